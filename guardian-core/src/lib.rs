@@ -1,0 +1,134 @@
+//! Resource-safe cloning: copy the config, not the connection.
+//!
+//! A struct that holds live OS resources (a [`File`](std::fs::File), a
+//! [`TcpStream`](std::net::TcpStream), a database connection, a lock) cannot be copied
+//! faithfully. `File` is not `Clone`; [`File::try_clone`](std::fs::File::try_clone) and
+//! `Arc<Mutex<File>>` give a *double booking*, two owners of one open file description
+//! that share a cursor and overwrite each other; and a copy that drops the handle is a
+//! *hollow* copy. The cure is to keep the recipe (path, address, options) and open a
+//! fresh, independent resource from it. `#[derive(Rebuild)]` makes that one line:
+//!
+//! ```
+//! use guardian_core::{Factory, Rebuild};
+//! use std::{fs::File, path::{Path, PathBuf}};
+//!
+//! /// Opens a log file for appending.
+//! struct AppendFile;
+//! impl Factory for AppendFile {
+//!     type Config = Path;
+//!     type Resource = File;
+//!     type Error = std::io::Error;
+//!     fn open(&self, path: &Path) -> std::io::Result<File> {
+//!         File::options().create(true).append(true).open(path)
+//!     }
+//! }
+//!
+//! #[derive(Rebuild)]
+//! struct MatchLogger {
+//!     #[config]
+//!     path: PathBuf,
+//!     #[config]
+//!     moves: Vec<String>,
+//!     #[resource(factory = AppendFile, from = path)]
+//!     log: File,
+//! }
+//!
+//! # let dir = std::env::temp_dir().join(format!("guardian-crate-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("match.log");
+//! let logger = MatchLogger { log: AppendFile.open(&path)?, path, moves: vec![] };
+//!
+//! let branch = logger.rebuild()?; // copies the config, opens its own File
+//! branch.close()?;                // the Guardian Rule: close explicitly, see every error
+//! logger.close()?;
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The attributes
+//!
+//! Every field of a `#[derive(Rebuild)]` type has exactly one role:
+//!
+//! | attribute | on rebuild | on close |
+//! |---|---|---|
+//! | `#[config]` | cloned (`Clone`) | dropped |
+//! | `#[config(shared)]` | cloned, knowingly sharing what it points to | dropped |
+//! | `#[resource(factory = EXPR, from = FIELD)]` | opened afresh: `EXPR.reopen(&self.FIELD, &self.this)` | `EXPR.close(this)` |
+//! | `#[resource(factory = EXPR)]` | opened afresh from `&()` | `EXPR.close(this)` |
+//!
+//! `factory = EXPR` is any expression giving a [`Factory`] value (a unit struct, a
+//! constructor call such as `WithRoot::new("/var/log")`); it is evaluated each time it
+//! is needed. `from = FIELD` names a `#[config]` field of the same struct or variant
+//! (by index for tuple fields), passed to the factory as `&Config` with the coercions a
+//! function call allows, so a `PathBuf` field feeds a factory whose `Config` is `Path`.
+//!
+//! `#[config(shared)]` is for a handle you *mean* to share between the original and
+//! the copy, such as an `Arc` of a connection pool. It is a double booking: both values
+//! use the same resource, and closing one does not close it for the other.
+//!
+//! # What the derive refuses at compile time
+//!
+//! - A field without a role.
+//! - A live handle in a `#[config]` field (`File`, `TcpStream`, `Mutex`, a database
+//!   connection, ...), also nested in `Option`, `Box`, `Vec`, `Arc` and the like:
+//!
+//! ```compile_fail
+//! # use guardian_core::Rebuild;
+//! #[derive(Rebuild)]
+//! struct Logger {
+//!     #[config]
+//!     log: std::fs::File, // error: `File` is a live handle: mark the field `#[resource(...)]`
+//! }
+//! ```
+//!
+//! - `Arc<Mutex<File>>` in a `#[config]` field (a double booking), unless marked
+//!   `#[config(shared)]`.
+//! - A `#[resource]` without `factory`, unknown or repeated keys, `from` naming a
+//!   missing field or a resource field.
+//! - A factory whose `Config` or `Resource` does not fit the fields.
+//! - `Copy` derived beside `Rebuild`, and `Clone` on a type that has resources: the
+//!   derived type has no `Clone`, so a handle can never be copied by accident.
+//!
+//! ```compile_fail
+//! # use guardian_core::{Factory, Rebuild};
+//! # struct Open;
+//! # impl Factory for Open {
+//! #     type Config = ();
+//! #     type Resource = std::fs::File;
+//! #     type Error = std::io::Error;
+//! #     fn open(&self, _: &()) -> std::io::Result<std::fs::File> { std::fs::File::open("/dev/null") }
+//! # }
+//! #[derive(Rebuild)]
+//! struct Logger {
+//!     #[resource(factory = Open)]
+//!     log: std::fs::File,
+//! }
+//! fn copy(logger: &Logger) -> Logger {
+//!     logger.clone() // error: no method named `clone`: use `rebuild()`
+//! }
+//! ```
+//!
+//! Every error is spanned on the offending field or attribute, and a build with
+//! several mistakes reports all of them.
+//!
+//! # Closing
+//!
+//! [`Rebuild::close`] closes every resource field through [`Factory::close`] (which
+//! flushes and syncs, for the built-in file factories), in reverse declaration order,
+//! goes on after a failure and returns a [`CloseError`] naming every field that failed.
+//! A derived type must not implement `Drop`: `close` takes it apart by value.
+
+mod error;
+mod factory;
+
+pub use error::{BoxError, CloseError, CloseFailure, RebuildError};
+pub use factory::{Factory, Rebuild};
+
+/// Derives [`Rebuild`](trait@Rebuild): `#[config]` fields are cloned, `#[resource]`
+/// fields reopened through their [`Factory`]. See the [crate docs](crate) for the
+/// attributes and what is refused at compile time.
+pub use guardian_derive::Rebuild;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

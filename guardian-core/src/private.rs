@@ -1,0 +1,152 @@
+//! What `#[derive(Rebuild)]` expands to calls, and nothing else. Not public API: the
+//! names here may change in any release.
+//!
+//! Generated code names these by their full path (`::guardian_core::__private::...`),
+//! so it works whatever the user has imported or shadowed. The generic helpers are
+//! tiny and `#[inline]`; everything else (building errors, recording failures) lives
+//! in one non-generic, `#[cold]` function each, so a derive costs one call per field,
+//! not a copy of the bookkeeping per field.
+
+use crate::error::{BoxError, CloseError};
+use crate::{Factory, RebuildError};
+
+pub use crate::error::CloseError as Closing;
+
+/// A `#[config]` field's type must be `Clone`; this trait only exists to say so in
+/// words that point at the fix.
+#[diagnostic::on_unimplemented(
+    message = "the `#[config]` field's type `{Self}` cannot be copied: it is not `Clone`",
+    label = "`#[config]` fields are copied with `Clone`",
+    note = "if this field holds a live resource (a file, socket, connection or lock), mark it `#[resource(factory = ..., from = ...)]` so that a rebuild opens a fresh one; otherwise implement `Clone` for `{Self}`"
+)]
+pub trait ConfigField {
+    /// Clones the field.
+    fn copy_config(&self) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Clone> ConfigField for T {
+    #[inline]
+    fn copy_config(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// The resource a factory opens must be the field's type; this trait only exists to
+/// say so, once, on the field, in words that point at the fix.
+#[diagnostic::on_unimplemented(
+    message = "the factory `{Self}` does not open a `{R}`",
+    label = "this `#[resource]` field's type must be the factory's `Resource`",
+    note = "change the field's type to the factory's `Factory::Resource`, or use a factory that opens a `{R}`"
+)]
+pub trait Opens<R>: Factory<Resource = R> {}
+
+#[diagnostic::do_not_recommend]
+impl<F: Factory<Resource = R> + ?Sized, R> Opens<R> for F {}
+
+/// A factory checked to open the field's type `R`.
+///
+/// Generated code reaches a factory only through [`field`], the one place that states
+/// `F: Opens<R>`, so a factory that does not fit is one error (rustc merges the
+/// identical reports of `rebuild` and `close`), not a cascade: the methods below carry
+/// no bound that could fail again. They call through function pointers that are
+/// constants after inlining, so optimised code calls the factory directly.
+pub struct Field<'f, F: ?Sized, C: ?Sized, R, E> {
+    factory: &'f F,
+    reopen: fn(&F, &C, &R) -> Result<R, E>,
+    close: fn(&F, R) -> Result<(), E>,
+}
+
+/// Checks that `factory` opens the field's type `R`.
+#[inline]
+pub fn field<F, R>(factory: &F) -> Field<'_, F, F::Config, R, F::Error>
+where
+    F: Opens<R> + ?Sized,
+{
+    Field {
+        factory,
+        reopen: F::reopen,
+        close: F::close,
+    }
+}
+
+impl<F: ?Sized, C: ?Sized, R, E> Field<'_, F, C, R, E>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    /// `Factory::reopen`.
+    #[inline]
+    pub fn reopen(self, config: &C, live: &R) -> Result<R, E> {
+        (self.reopen)(self.factory, config, live)
+    }
+
+    /// `Factory::close`, recording a failure under the field's name.
+    #[inline]
+    pub fn close(self, errors: &mut CloseError, field: &'static str, resource: R) {
+        if let Err(error) = (self.close)(self.factory, resource) {
+            errors.push_box(field, Box::new(error));
+        }
+    }
+}
+
+/// The collector of close failures for one value (or one rollback).
+#[inline]
+#[must_use]
+pub fn closing(type_name: &'static str, variant: Option<&'static str>) -> CloseError {
+    let errors = CloseError::new(type_name);
+    match variant {
+        Some(variant) => errors.in_variant(variant),
+        None => errors,
+    }
+}
+
+/// The error of a rebuild whose field `field` failed to open, after the rollback
+/// recorded in `cleanup` (the collector from [`closing`]).
+#[cold]
+#[inline(never)]
+pub fn open_failed<E>(cleanup: CloseError, field: &'static str, error: E) -> RebuildError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    rebuild_error(cleanup, field, Box::new(error))
+}
+
+#[cold]
+#[inline(never)]
+fn rebuild_error(cleanup: CloseError, field: &'static str, error: BoxError) -> RebuildError {
+    let err = RebuildError::from_box(cleanup.type_name(), cleanup.variant(), field, error);
+    if cleanup.failures().is_empty() {
+        err
+    } else {
+        err.with_cleanup(cleanup)
+    }
+}
+
+/// The factory value of a `#[resource(factory = ...)]`, checked to be a [`Factory`]
+/// where the user wrote it.
+#[inline]
+pub fn factory<F: Factory + ?Sized>(factory: &F) -> &F {
+    factory
+}
+
+/// Implemented twice for `Copy` types, so naming it for one is ambiguous: the error
+/// that makes a `Copy` `Rebuild` type fail to compile.
+pub trait RebuildTypeMustNotBeCopy<Marker> {
+    /// Named by the generated check; never called.
+    fn check() {}
+}
+impl<T: ?Sized> RebuildTypeMustNotBeCopy<()> for T {}
+/// Marker of the second impl of [`RebuildTypeMustNotBeCopy`].
+pub struct IsCopy;
+impl<T: ?Sized + Copy> RebuildTypeMustNotBeCopy<IsCopy> for T {}
+
+/// Implemented twice for `Clone` types, so naming it for one is ambiguous: the error
+/// that makes a `Clone` type with resources fail to compile.
+pub trait TypeWithResourcesMustNotBeClone<Marker> {
+    /// Named by the generated check; never called.
+    fn check() {}
+}
+impl<T: ?Sized> TypeWithResourcesMustNotBeClone<()> for T {}
+/// Marker of the second impl of [`TypeWithResourcesMustNotBeClone`].
+pub struct IsClone;
+impl<T: ?Sized + Clone> TypeWithResourcesMustNotBeClone<IsClone> for T {}

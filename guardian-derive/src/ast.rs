@@ -1,0 +1,132 @@
+//! A borrowed model of the derive input. It keeps references into the `syn` tree so
+//! that every later error can point at the user's tokens.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{DeriveInput, Fields, Generics, Ident, Member, Type};
+
+use crate::attr::{self, FieldAttrs, TypeAttrs};
+use crate::ctxt::Ctxt;
+
+pub struct Input<'a> {
+    pub ident: &'a Ident,
+    pub generics: &'a Generics,
+    pub attrs: TypeAttrs,
+    pub data: Data<'a>,
+}
+
+pub enum Data<'a> {
+    /// A struct is modelled as one variant with no name.
+    Struct(Variant<'a>),
+    Enum(Vec<Variant<'a>>),
+    /// Unions are refused (in `valid`); nothing of them is modelled.
+    Union(&'a syn::DataUnion),
+}
+
+/// A struct's body or an enum variant.
+pub struct Variant<'a> {
+    /// `None` for a struct.
+    pub ident: Option<&'a Ident>,
+    pub fields: Vec<Field<'a>>,
+}
+
+pub struct Field<'a> {
+    pub original: &'a syn::Field,
+    /// `name` or `0`, as written in patterns and struct expressions.
+    pub member: Member,
+    pub ty: &'a Type,
+    pub attrs: FieldAttrs,
+}
+
+impl<'a> Input<'a> {
+    pub fn from_syn(cx: &Ctxt, node: &'a DeriveInput) -> Self {
+        let place = match node.data {
+            syn::Data::Struct(_) => "the struct",
+            syn::Data::Enum(_) => "the enum",
+            syn::Data::Union(_) => "the union",
+        };
+        let attrs = attr::container(cx, &node.attrs, place);
+        let data = match &node.data {
+            syn::Data::Struct(data) => Data::Struct(Variant::from_syn(cx, None, &data.fields)),
+            syn::Data::Enum(data) => Data::Enum(
+                data.variants
+                    .iter()
+                    .map(|variant| {
+                        attr::container(cx, &variant.attrs, "a variant");
+                        Variant::from_syn(cx, Some(&variant.ident), &variant.fields)
+                    })
+                    .collect(),
+            ),
+            syn::Data::Union(data) => Data::Union(data),
+        };
+        Input {
+            ident: &node.ident,
+            generics: &node.generics,
+            attrs,
+            data,
+        }
+    }
+
+    /// Every struct body or variant, in declaration order.
+    pub fn variants(&self) -> &[Variant<'a>] {
+        match &self.data {
+            Data::Struct(variant) => std::slice::from_ref(variant),
+            Data::Enum(variants) => variants,
+            Data::Union(_) => &[],
+        }
+    }
+
+    /// Whether any field is a resource.
+    pub fn has_resources(&self) -> bool {
+        self.variants()
+            .iter()
+            .any(|v| v.fields.iter().any(Field::is_resource))
+    }
+}
+
+impl<'a> Variant<'a> {
+    fn from_syn(cx: &Ctxt, ident: Option<&'a Ident>, fields: &'a Fields) -> Self {
+        let fields = fields
+            .iter()
+            .zip(fields.members())
+            .map(|(original, member)| Field {
+                original,
+                member,
+                ty: &original.ty,
+                attrs: attr::field(cx, &original.attrs),
+            })
+            .collect();
+        Variant { ident, fields }
+    }
+
+    pub fn field(&self, member: &Member) -> Option<&Field<'a>> {
+        self.fields.iter().find(|field| field.member == *member)
+    }
+}
+
+impl Field<'_> {
+    pub fn is_resource(&self) -> bool {
+        matches!(self.attrs.role, Some(attr::Role::Resource(_)))
+    }
+
+    /// The field's name as errors and `RebuildError::field` spell it: `log`, or `0`.
+    pub fn name(&self) -> String {
+        member_name(&self.member)
+    }
+
+    /// Where to point an error about the whole field: its name, or its type for a
+    /// tuple field.
+    pub fn span(&self) -> Span {
+        match &self.original.ident {
+            Some(ident) => ident.span(),
+            None => self.ty.span(),
+        }
+    }
+}
+
+pub fn member_name(member: &Member) -> String {
+    match member {
+        Member::Named(ident) => syn::ext::IdentExt::unraw(ident).to_string(),
+        Member::Unnamed(index) => index.index.to_string(),
+    }
+}

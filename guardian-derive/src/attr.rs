@@ -1,0 +1,267 @@
+//! Reads `#[config]` and `#[resource(...)]` into plain data, reporting every mistake
+//! (unknown key, duplicate key, missing factory, malformed value) and going on.
+
+use proc_macro2::{Span, TokenTree};
+use syn::meta::ParseNestedMeta;
+use syn::parse::ParseStream;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, Member, Path, Token};
+
+use crate::ctxt::Ctxt;
+
+/// What a field's attribute says it is.
+pub enum Role {
+    Config(ConfigAttr),
+    Resource(ResourceAttr),
+}
+
+/// `#[config]` or `#[config(shared)]`.
+pub struct ConfigAttr {
+    pub shared: bool,
+}
+
+/// `#[resource(factory = EXPR, from = FIELD)]`.
+pub struct ResourceAttr {
+    /// `None` only when the attribute was malformed; an error was reported then.
+    pub factory: Option<Expr>,
+    pub from: Option<Member>,
+}
+
+/// The attributes of one field.
+pub struct FieldAttrs {
+    pub role: Option<Role>,
+}
+
+/// Traits the user derives beside `Rebuild` in `#[derive(...)]` attributes that the
+/// macro can see (those after `#[derive(Rebuild)]`; the compiler hides the others, so
+/// the generated code also checks this semantically).
+#[derive(Default)]
+pub struct TypeAttrs {
+    pub derives_copy: Option<Path>,
+    pub derives_clone: Option<Path>,
+}
+
+const RESOURCE_FORM: &str = "#[resource(factory = MyFactory, from = config_field)]";
+
+/// Reads a field's `#[config]` / `#[resource]` attributes.
+pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
+    let mut role: Option<Role> = None;
+    for attr in attrs {
+        let this = if attr.path().is_ident("config") {
+            config(cx, attr).map(Role::Config)
+        } else if attr.path().is_ident("resource") {
+            Some(Role::Resource(resource(cx, attr)))
+        } else {
+            continue;
+        };
+        let Some(this) = this else { continue };
+        if role.is_some() {
+            cx.error_spanned_by(
+                attr,
+                "a field has exactly one role: remove this attribute and keep either \
+                 `#[config]` (copied on rebuild) or `#[resource(...)]` (reopened on rebuild)",
+            );
+        } else {
+            role = Some(this);
+        }
+    }
+    FieldAttrs { role }
+}
+
+fn config(cx: &Ctxt, attr: &Attribute) -> Option<ConfigAttr> {
+    let mut shared: Option<Span> = None;
+    match &attr.meta {
+        syn::Meta::Path(_) => {}
+        syn::Meta::List(_) => {
+            let parsed = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("shared") {
+                    if shared.is_some() {
+                        cx.error_spanned_by(&meta.path, "duplicate `shared` in `#[config(...)]`: give it once");
+                    }
+                    shared = Some(meta.path.span());
+                    if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                        cx.push(meta.error("`shared` takes no value: write `#[config(shared)]`"));
+                        skip_value(meta.input)?;
+                    }
+                } else {
+                    cx.push(meta.error(format!(
+                        "unknown key `{}` in `#[config(...)]`: the only key is `shared`, as in `#[config(shared)]`",
+                        path_name(&meta.path)
+                    )));
+                    skip_value(meta.input)?;
+                }
+                Ok(())
+            });
+            if let Err(err) = parsed {
+                cx.push(err);
+            }
+        }
+        syn::Meta::NameValue(nv) => {
+            cx.error_spanned_by(
+                nv,
+                "`#[config]` takes no value: write `#[config]`, or `#[config(shared)]` for a handle shared on purpose",
+            );
+        }
+    }
+    Some(ConfigAttr {
+        shared: shared.is_some(),
+    })
+}
+
+fn resource(cx: &Ctxt, attr: &Attribute) -> ResourceAttr {
+    let mut out = ResourceAttr {
+        factory: None,
+        from: None,
+    };
+    match &attr.meta {
+        syn::Meta::Path(path) => {
+            cx.error_spanned_by(
+                path,
+                format!("`#[resource]` needs a factory: write `{RESOURCE_FORM}`"),
+            );
+            return out;
+        }
+        syn::Meta::NameValue(nv) => {
+            cx.error_spanned_by(
+                nv,
+                format!("malformed `#[resource]`: write `{RESOURCE_FORM}`"),
+            );
+            return out;
+        }
+        syn::Meta::List(_) => {}
+    }
+    let mut factory_seen = false;
+    let mut from_seen = false;
+    let parsed = attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("factory") {
+            if factory_seen {
+                cx.push(meta.error("duplicate `factory` in `#[resource(...)]`: give it once"));
+                return skip_value(meta.input);
+            }
+            factory_seen = true;
+            let Some(input) = value(cx, &meta, "factory = MyFactory")? else { return Ok(()) };
+            match input.parse::<Expr>() {
+                Ok(expr) if input.is_empty() || input.peek(Token![,]) => out.factory = Some(expr),
+                Ok(_) => {
+                    cx.push(input.error(
+                        "expected `,` after the factory expression; if the factory needs more \
+                         than a path, a call or a method call, build it in a `fn` or a `const` \
+                         and name that",
+                    ));
+                    skip_value(input)?;
+                }
+                Err(err) => {
+                    cx.push(syn::Error::new(
+                        err.span(),
+                        "expected an expression giving a `Factory` value, such as `AppendFile` \
+                         or `WithRoot::new(\"/var/log\")`; for anything more complex, build it \
+                         in a `fn` or a `const` and name that",
+                    ));
+                    skip_value(input)?;
+                }
+            }
+        } else if meta.path.is_ident("from") {
+            if from_seen {
+                cx.push(meta.error("duplicate `from` in `#[resource(...)]`: give it once"));
+                return skip_value(meta.input);
+            }
+            from_seen = true;
+            let Some(input) = value(cx, &meta, "from = config_field")? else { return Ok(()) };
+            match input.parse::<Member>() {
+                Ok(member) if input.is_empty() || input.peek(Token![,]) => out.from = Some(member),
+                Ok(_) | Err(_) => {
+                    cx.push(input.error(
+                        "`from` names a `#[config]` field of the same struct or variant: \
+                         write `from = field_name`, or `from = 0` for a tuple field",
+                    ));
+                    skip_value(input)?;
+                }
+            }
+        } else {
+            cx.push(meta.error(format!(
+                "unknown key `{}` in `#[resource(...)]`: the keys are `factory` and `from`, as in `{RESOURCE_FORM}`",
+                path_name(&meta.path)
+            )));
+            skip_value(meta.input)?;
+        }
+        Ok(())
+    });
+    if let Err(err) = parsed {
+        cx.push(err);
+    }
+    if !factory_seen {
+        cx.error_spanned_by(
+            attr,
+            format!("`#[resource(...)]` needs `factory = ...`: write `{RESOURCE_FORM}`"),
+        );
+    }
+    out
+}
+
+/// The stream after `key =`, or `None` (with an error recorded) when the `=` is missing.
+fn value<'b>(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'b>,
+    example: &str,
+) -> syn::Result<Option<ParseStream<'b>>> {
+    if meta.input.peek(Token![=]) {
+        return meta.value().map(Some);
+    }
+    cx.push(meta.error(format!(
+        "`{}` needs a value: write `{example}`",
+        path_name(&meta.path)
+    )));
+    skip_value(meta.input)?;
+    Ok(None)
+}
+
+/// Skips whatever follows a key (`= value`, `(list)`, or nothing) up to the next `,`.
+fn skip_value(input: ParseStream) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<TokenTree>()?;
+    }
+    Ok(())
+}
+
+fn path_name(path: &Path) -> String {
+    let mut name = String::new();
+    for (i, segment) in path.segments.iter().enumerate() {
+        if i > 0 {
+            name.push_str("::");
+        }
+        name.push_str(&segment.ident.to_string());
+    }
+    name
+}
+
+/// Reads the container's visible `#[derive(...)]` attributes, and reports `#[config]`
+/// or `#[resource]` placed on the container or a variant instead of a field.
+pub fn container(cx: &Ctxt, attrs: &[Attribute], place: &str) -> TypeAttrs {
+    let mut out = TypeAttrs::default();
+    for attr in attrs {
+        if attr.path().is_ident("config") || attr.path().is_ident("resource") {
+            cx.error_spanned_by(
+                attr,
+                format!(
+                    "`#[{}]` goes on a field, not on {place}: mark each field with `#[config]` or `{RESOURCE_FORM}`",
+                    path_name(attr.path())
+                ),
+            );
+        } else if attr.path().is_ident("derive") {
+            let Ok(paths) = attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
+            else {
+                continue;
+            };
+            for path in paths {
+                let last = path.segments.last().map(|s| s.ident.to_string());
+                match last.as_deref() {
+                    Some("Copy") => out.derives_copy = Some(path),
+                    Some("Clone") => out.derives_clone = Some(path),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,304 @@
+//! Code generation, and only that: the input has been validated when we get here.
+//!
+//! For each struct body or variant, `rebuild` binds the fields by reference, reopens
+//! the resources in declaration order (closing the ones already opened if one fails),
+//! then builds the copy from cloned config fields and the fresh resources. `close`
+//! binds the resources by value and closes them in reverse order, collecting every
+//! failure. Everything named is fully qualified (`::guardian_core::__private::...`,
+//! `::core::...`), and local variables have mixed-site hygiene, so user code can
+//! neither shadow nor see them.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{DeriveInput, Ident};
+
+use crate::ast::{Data, Field, Input, Variant};
+use crate::attr::{ResourceAttr, Role};
+use crate::ctxt::Ctxt;
+use crate::{bound, fallback, handles, valid};
+
+/// The whole derive: parse, validate, expand, or report every error with a stub impl.
+pub fn derive(input: TokenStream) -> TokenStream {
+    let node: DeriveInput = match syn::parse2(input) {
+        Ok(node) => node,
+        Err(err) => return err.to_compile_error(),
+    };
+    let cx = Ctxt::new();
+    let model = Input::from_syn(&cx, &node);
+    valid::check(&cx, &model);
+    match cx.check() {
+        Ok(()) => impl_rebuild(&model),
+        Err(err) => fallback::expand(&node, &err),
+    }
+}
+
+/// A span at the user's tokens (so errors point there) that resolves names like the
+/// rest of the expansion (so lints see it as macro-generated).
+pub fn user_span(span: Span) -> Span {
+    span.resolved_at(Span::call_site())
+}
+
+fn binding(index: usize) -> Ident {
+    format_ident!("__field{}", index, span = Span::mixed_site())
+}
+
+fn opened(index: usize) -> Ident {
+    format_ident!("__open{}", index, span = Span::mixed_site())
+}
+
+fn impl_rebuild(input: &Input) -> TokenStream {
+    let ident = input.ident;
+    let type_name = syn::ext::IdentExt::unraw(ident).to_string();
+    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
+    let where_clause = bound::where_clause(input);
+
+    let (rebuild_body, close_body) = match &input.data {
+        Data::Struct(variant) => {
+            let rebuild = rebuild_arm(&type_name, variant);
+            let close = close_arm(&type_name, variant);
+            (
+                quote!(match self { #rebuild }),
+                quote!(match self { #close }),
+            )
+        }
+        Data::Enum(variants) if variants.is_empty() => {
+            (quote!(match *self {}), quote!(match self {}))
+        }
+        Data::Enum(variants) => {
+            let rebuild = variants
+                .iter()
+                .map(|variant| rebuild_arm(&type_name, variant));
+            let close = variants
+                .iter()
+                .map(|variant| close_arm(&type_name, variant));
+            (
+                quote!(match self { #(#rebuild)* }),
+                quote!(match self { #(#close)* }),
+            )
+        }
+        // Refused in `valid`; never reaches here.
+        Data::Union(_) => return TokenStream::new(),
+    };
+
+    let checks = not_copy_checks(input);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::guardian_core::Rebuild for #ident #ty_generics #where_clause {
+            #[inline]
+            fn rebuild(&self) -> ::core::result::Result<Self, ::guardian_core::RebuildError> {
+                #rebuild_body
+            }
+
+            #[inline]
+            fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {
+                #close_body
+            }
+        }
+        #checks
+    }
+}
+
+/// `Self` or `Self::Variant`.
+fn path(variant: &Variant) -> TokenStream {
+    match variant.ident {
+        Some(ident) => quote!(Self::#ident),
+        None => quote!(Self),
+    }
+}
+
+fn variant_name(variant: &Variant) -> TokenStream {
+    match variant.ident {
+        Some(ident) => {
+            let name = syn::ext::IdentExt::unraw(ident).to_string();
+            quote!(::core::option::Option::Some(#name))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn resource<'v>(field: &'v Field) -> Option<&'v ResourceAttr> {
+    match &field.attrs.role {
+        Some(Role::Resource(resource)) => Some(resource),
+        _ => None,
+    }
+}
+
+fn rebuild_arm(type_name: &str, variant: &Variant) -> TokenStream {
+    let path = path(variant);
+    let members = variant.fields.iter().map(|field| &field.member);
+    let bindings = (0..variant.fields.len()).map(binding);
+    let pattern = quote!(#path { #(#members: #bindings,)* });
+
+    let mut opens = Vec::new();
+    let mut opened_so_far: Vec<(usize, &Field)> = Vec::new();
+    for (index, field) in variant.fields.iter().enumerate() {
+        let Some(resource) = resource(field) else {
+            continue;
+        };
+        let open = opened(index);
+        let call = reopen_call(variant, index, field, resource);
+        let name = field.name();
+        let variant_name = variant_name(variant);
+        let rollback = opened_so_far.iter().rev().map(|&(index, field)| {
+            let closing = format_ident!("__closing", span = Span::mixed_site());
+            close_call(&closing, field, &opened(index))
+        });
+        let closing = format_ident!("__closing", span = Span::mixed_site());
+        let error = format_ident!("__error", span = Span::mixed_site());
+        let ok = format_ident!("__resource", span = Span::mixed_site());
+        let mutability = if opened_so_far.is_empty() {
+            quote!()
+        } else {
+            quote!(mut)
+        };
+        opens.push(quote! {
+            let #open = match #call {
+                ::core::result::Result::Ok(#ok) => #ok,
+                ::core::result::Result::Err(#error) => {
+                    let #mutability #closing = ::guardian_core::__private::closing(#type_name, #variant_name);
+                    #(#rollback)*
+                    return ::core::result::Result::Err(
+                        ::guardian_core::__private::open_failed(#closing, #name, #error),
+                    );
+                }
+            };
+        });
+        opened_so_far.push((index, field));
+    }
+
+    let values = variant.fields.iter().enumerate().map(|(index, field)| {
+        let member = &field.member;
+        if resource(field).is_some() {
+            let open = opened(index);
+            quote!(#member: #open)
+        } else {
+            let bind = binding(index);
+            let ty = field.ty;
+            let span = user_span(handles::type_span(ty));
+            quote_spanned!(span=> #member: <#ty as ::guardian_core::__private::ConfigField>::copy_config(#bind))
+        }
+    });
+    quote! {
+        #pattern => {
+            #(#opens)*
+            ::core::result::Result::Ok(#path { #(#values,)* })
+        }
+    }
+}
+
+/// `reopen(&factory, &config, &live)`, spanned so that a factory that does not fit
+/// is reported on the attribute (wrong `Config`) or the field's type (wrong
+/// `Resource`).
+fn reopen_call(
+    variant: &Variant,
+    index: usize,
+    field: &Field,
+    resource: &ResourceAttr,
+) -> TokenStream {
+    let live = binding(index);
+    let factory = factory_expr(resource);
+    let config = match &resource.from {
+        Some(from) => {
+            let target = variant
+                .fields
+                .iter()
+                .position(|field| field.member == *from)
+                .unwrap_or(index);
+            let span = match from {
+                syn::Member::Named(ident) => ident.span(),
+                syn::Member::Unnamed(index) => index.span,
+            };
+            let mut config = binding(target);
+            config.set_span(span.resolved_at(Span::mixed_site()));
+            quote!(#config)
+        }
+        None => quote!(&()),
+    };
+    let ty = field.ty;
+    let span = user_span(handles::type_span(ty));
+    quote_spanned!(span=> ::guardian_core::__private::field::<_, #ty>(#factory).reopen(#config, #live))
+}
+
+/// `::guardian_core::__private::factory(&(EXPR))`, spanned on the expression so that
+/// a value that is not a `Factory` is reported there.
+fn factory_expr(resource: &ResourceAttr) -> TokenStream {
+    match &resource.factory {
+        Some(expr) => {
+            let span = user_span(syn::spanned::Spanned::span(expr));
+            quote_spanned!(span=> ::guardian_core::__private::factory(&(#expr)))
+        }
+        // `valid` refuses a resource without a factory; keep the expansion well-formed.
+        None => quote!(::core::unreachable!()),
+    }
+}
+
+fn close_call(closing: &Ident, field: &Field, resource_value: &Ident) -> TokenStream {
+    let Some(resource) = resource(field) else {
+        return TokenStream::new();
+    };
+    let name = field.name();
+    let factory = factory_expr(resource);
+    let ty = field.ty;
+    let span = user_span(handles::type_span(ty));
+    quote_spanned! {span=>
+        ::guardian_core::__private::field::<_, #ty>(#factory).close(&mut #closing, #name, #resource_value);
+    }
+}
+
+fn close_arm(type_name: &str, variant: &Variant) -> TokenStream {
+    let path = path(variant);
+    let resources: Vec<(usize, &Field)> = variant
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| field.is_resource())
+        .collect();
+    if resources.is_empty() {
+        return quote!(#path { .. } => ::core::result::Result::Ok(()),);
+    }
+    let members = resources.iter().map(|(_, field)| &field.member);
+    let bindings = resources.iter().map(|&(index, _)| binding(index));
+    let closing = format_ident!("__closing", span = Span::mixed_site());
+    let closes = resources
+        .iter()
+        .rev()
+        .map(|&(index, field)| close_call(&closing, field, &binding(index)));
+    let variant_name = variant_name(variant);
+    quote! {
+        #path { #(#members: #bindings,)* .. } => {
+            let mut #closing = ::guardian_core::__private::closing(#type_name, #variant_name);
+            #(#closes)*
+            ::guardian_core::CloseError::into_result(#closing)
+        }
+    }
+}
+
+/// A check that the type is not `Copy` (and, when it has resources, not `Clone`),
+/// whatever derive or impl made it so. A proc macro cannot see derives listed before
+/// it, so this is decided by the compiler: the helper trait has two candidate impls
+/// for a `Copy` type, and the ambiguity is an error that names the trait.
+fn not_copy_checks(input: &Input) -> TokenStream {
+    let ident = input.ident;
+    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
+    let where_clause = bound::assume_copy_params(input.generics);
+    let span = ident.span();
+    let not_copy = quote_spanned! {span=>
+        let _ = <#ident #ty_generics as ::guardian_core::__private::RebuildTypeMustNotBeCopy<_>>::check;
+    };
+    let not_clone = if input.has_resources() {
+        quote_spanned! {span=>
+            let _ = <#ident #ty_generics as ::guardian_core::__private::TypeWithResourcesMustNotBeClone<_>>::check;
+        }
+    } else {
+        TokenStream::new()
+    };
+    quote! {
+        const _: () = {
+            #[allow(dead_code, clippy::extra_unused_type_parameters)]
+            fn __guardian_checks #impl_generics () #where_clause {
+                #not_copy
+                #not_clone
+            }
+        };
+    }
+}

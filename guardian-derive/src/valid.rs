@@ -1,0 +1,150 @@
+//! Rules that span several attributes or fields. Every rule records its errors in the
+//! `Ctxt` and goes on, so all mistakes are reported together.
+
+use syn::Member;
+
+use crate::ast::{Data, Field, Input, Variant, member_name};
+use crate::attr::Role;
+use crate::ctxt::Ctxt;
+use crate::handles;
+
+pub fn check(cx: &Ctxt, input: &Input) {
+    if let Data::Union(union) = &input.data {
+        cx.error_spanned_by(
+            union.union_token,
+            "`Rebuild` cannot be derived for a union: the macro cannot tell which field is \
+             live, so it can neither copy nor reopen it; use a struct or an enum",
+        );
+        return;
+    }
+    check_derives(cx, input);
+    for variant in input.variants() {
+        for field in &variant.fields {
+            check_role(cx, field);
+            check_resource_from(cx, variant, field);
+            check_config_handle(cx, field);
+        }
+    }
+}
+
+fn check_derives(cx: &Ctxt, input: &Input) {
+    if let Some(copy) = &input.attrs.derives_copy {
+        cx.error_spanned_by(
+            copy,
+            "a `Rebuild` type must not be `Copy`: a copy would bypass `rebuild()` and \
+             `close()`; remove `Copy` and copy it with `rebuild()`",
+        );
+    }
+    if input.has_resources() {
+        if let Some(clone) = &input.attrs.derives_clone {
+            cx.error_spanned_by(
+                clone,
+                "a type with `#[resource]` fields must not be `Clone`: cloning would share or \
+                 duplicate its handles; remove `Clone` and copy it with `rebuild()`",
+            );
+        }
+    }
+}
+
+fn check_role(cx: &Ctxt, field: &Field) {
+    if field.attrs.role.is_none() {
+        cx.push(syn::Error::new(
+            field.span(),
+            format!(
+                "field `{}` has no role: mark it `#[config]` (copied on rebuild) or \
+                 `#[resource(factory = ..., from = ...)]` (reopened on rebuild)",
+                field.name()
+            ),
+        ));
+    }
+}
+
+fn check_resource_from(cx: &Ctxt, variant: &Variant, field: &Field) {
+    let Some(Role::Resource(resource)) = &field.attrs.role else {
+        return;
+    };
+    let Some(from) = &resource.from else { return };
+    let place = match variant.ident {
+        Some(ident) => format!("variant `{ident}`"),
+        None => "this struct".to_owned(),
+    };
+    match variant.field(from) {
+        None => cx.error_spanned_by(
+            from,
+            format!(
+                "`from = {}` names no field of {place}: name a `#[config]` field, as in \
+                 `from = path`{}",
+                member_name(from),
+                tuple_hint(from)
+            ),
+        ),
+        Some(target) if target.member == field.member => cx.error_spanned_by(
+            from,
+            format!(
+                "`from = {}` names this resource field itself: name the `#[config]` field that \
+                 holds its recipe (a path, an address)",
+                member_name(from)
+            ),
+        ),
+        Some(target) => match &target.attrs.role {
+            Some(Role::Resource(_)) => cx.error_spanned_by(
+                from,
+                format!(
+                    "`from = {}` names a `#[resource]` field: a resource is opened from a \
+                     `#[config]` field (its recipe), never from another live resource",
+                    member_name(from)
+                ),
+            ),
+            // `#[config]`: fine. No role: already reported on that field.
+            Some(Role::Config(_)) | None => {}
+        },
+    }
+}
+
+fn tuple_hint(from: &Member) -> &'static str {
+    match from {
+        Member::Unnamed(_) => " (tuple fields are named by index: `from = 0`)",
+        Member::Named(_) => "",
+    }
+}
+
+fn check_config_handle(cx: &Ctxt, field: &Field) {
+    let Some(Role::Config(config)) = &field.attrs.role else {
+        return;
+    };
+    if config.shared {
+        return;
+    }
+    let Some(found) = handles::find(field.ty) else {
+        return;
+    };
+    let own_type_hint = if found.bare {
+        format!(
+            " (if `{}` is your own type and not a handle, write it by a qualified path such as `crate::{}`)",
+            found.name, found.name
+        )
+    } else {
+        String::new()
+    };
+    let message = match &found.shared_by {
+        Some(pointer) => format!(
+            "`#[config]` field `{field}` holds `{ty}`: cloning the `{pointer}` shares one `{name}` \
+             ({what}) between this value and every rebuild, a double booking. Mark the field \
+             `#[resource(factory = ..., from = ...)]` to give each copy its own, or \
+             `#[config(shared)]` if sharing it is intended{own_type_hint}",
+            field = field.name(),
+            ty = handles::type_text(field.ty),
+            name = found.name,
+            what = found.what,
+        ),
+        None => format!(
+            "`#[config]` field `{field}` holds `{name}`, {what}: a live handle cannot be copied. \
+             Mark the field `#[resource(factory = ..., from = ...)]` so that a rebuild opens \
+             its own{own_type_hint}",
+            field = field.name(),
+            name = found.name,
+            what = found.what,
+        ),
+    };
+    cx.push(syn::Error::new(found.span, message));
+}
