@@ -21,6 +21,7 @@ pub use crate::error::CloseError as Closing;
 )]
 pub trait ConfigField {
     /// Clones the field.
+    #[must_use]
     fn copy_config(&self) -> Self;
 }
 
@@ -138,7 +139,7 @@ pub trait RebuildTypeMustNotBeCopy<Marker> {
 impl<T: ?Sized> RebuildTypeMustNotBeCopy<()> for T {}
 /// Marker of the second impl of [`RebuildTypeMustNotBeCopy`].
 pub struct IsCopy;
-impl<T: ?Sized + Copy> RebuildTypeMustNotBeCopy<IsCopy> for T {}
+impl<T: Copy> RebuildTypeMustNotBeCopy<IsCopy> for T {}
 
 /// Implemented twice for `Clone` types, so naming it for one is ambiguous: the error
 /// that makes a `Clone` type with resources fail to compile.
@@ -149,4 +150,4 @@ pub trait TypeWithResourcesMustNotBeClone<Marker> {
 impl<T: ?Sized> TypeWithResourcesMustNotBeClone<()> for T {}
 /// Marker of the second impl of [`TypeWithResourcesMustNotBeClone`].
 pub struct IsClone;
-impl<T: ?Sized + Clone> TypeWithResourcesMustNotBeClone<IsClone> for T {}
+impl<T: Clone> TypeWithResourcesMustNotBeClone<IsClone> for T {}

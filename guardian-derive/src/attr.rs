@@ -49,13 +49,12 @@ pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
     let mut role: Option<Role> = None;
     for attr in attrs {
         let this = if attr.path().is_ident("config") {
-            config(cx, attr).map(Role::Config)
+            Role::Config(config(cx, attr))
         } else if attr.path().is_ident("resource") {
-            Some(Role::Resource(resource(cx, attr)))
+            Role::Resource(resource(cx, attr))
         } else {
             continue;
         };
-        let Some(this) = this else { continue };
         if role.is_some() {
             cx.error_spanned_by(
                 attr,
@@ -69,7 +68,7 @@ pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
     FieldAttrs { role }
 }
 
-fn config(cx: &Ctxt, attr: &Attribute) -> Option<ConfigAttr> {
+fn config(cx: &Ctxt, attr: &Attribute) -> ConfigAttr {
     let mut shared: Option<Span> = None;
     match &attr.meta {
         syn::Meta::Path(_) => {}
@@ -104,9 +103,9 @@ fn config(cx: &Ctxt, attr: &Attribute) -> Option<ConfigAttr> {
             );
         }
     }
-    Some(ConfigAttr {
+    ConfigAttr {
         shared: shared.is_some(),
-    })
+    }
 }
 
 fn resource(cx: &Ctxt, attr: &Attribute) -> ResourceAttr {

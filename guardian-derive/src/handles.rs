@@ -118,10 +118,10 @@ pub fn find(ty: &Type) -> Option<Found> {
 fn walk(ty: &Type, shared_by: Option<&str>) -> Option<Found> {
     match ty {
         Type::Path(ty) => {
-            if let Some(qself) = &ty.qself {
-                if let Some(found) = walk(&qself.ty, shared_by) {
-                    return Some(found);
-                }
+            if let Some(qself) = &ty.qself
+                && let Some(found) = walk(&qself.ty, shared_by)
+            {
+                return Some(found);
             }
             walk_path(&ty.path, shared_by)
         }
@@ -172,18 +172,17 @@ fn classify(path: &Path, name: &str) -> Option<&'static str> {
         .map(|s| s.ident.to_string())
         .unwrap_or_default();
     let single = path.segments.len() == 1;
-    if let Some((_, what)) = HANDLES.iter().find(|(handle, _)| *handle == name) {
-        if single || HANDLE_CRATES.contains(&first.as_str()) {
-            return Some(what);
-        }
+    if let Some((_, what)) = HANDLES.iter().find(|(handle, _)| *handle == name)
+        && (single || HANDLE_CRATES.contains(&first.as_str()))
+    {
+        return Some(what);
     }
-    if !single {
-        if let Some((_, _, what)) = QUALIFIED_HANDLES
+    if !single
+        && let Some((_, _, what)) = QUALIFIED_HANDLES
             .iter()
             .find(|(krate, handle, _)| *krate == first && *handle == name)
-        {
-            return Some(what);
-        }
+    {
+        return Some(what);
     }
     None
 }

@@ -35,14 +35,14 @@ fn check_derives(cx: &Ctxt, input: &Input) {
              `close()`; remove `Copy` and copy it with `rebuild()`",
         );
     }
-    if input.has_resources() {
-        if let Some(clone) = &input.attrs.derives_clone {
-            cx.error_spanned_by(
-                clone,
-                "a type with `#[resource]` fields must not be `Clone`: cloning would share or \
+    if input.has_resources()
+        && let Some(clone) = &input.attrs.derives_clone
+    {
+        cx.error_spanned_by(
+            clone,
+            "a type with `#[resource]` fields must not be `Clone`: cloning would share or \
                  duplicate its handles; remove `Clone` and copy it with `rebuild()`",
-            );
-        }
+        );
     }
 }
 
