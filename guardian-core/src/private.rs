@@ -130,24 +130,88 @@ pub fn factory<F: Factory + ?Sized>(factory: &F) -> &F {
     factory
 }
 
-/// Implemented twice for `Copy` types, so naming it for one is ambiguous: the error
-/// that makes a `Copy` `Rebuild` type fail to compile.
-pub trait RebuildTypeMustNotBeCopy<Marker> {
-    /// Named by the generated check; never called.
-    fn check() {}
-}
-impl<T: ?Sized> RebuildTypeMustNotBeCopy<()> for T {}
-/// Marker of the second impl of [`RebuildTypeMustNotBeCopy`].
-pub struct IsCopy;
-impl<T: Copy> RebuildTypeMustNotBeCopy<IsCopy> for T {}
+/// Probes a type for `Copy` and `Clone`, which a `Rebuild` type must not have.
+///
+/// A derive cannot see `#[derive(Copy)]` listed before it, so the compiler decides:
+/// the inherent `refuse_*` methods below exist only for `Copy` (`Clone`) types, and
+/// they demand a trait that nothing implements, whose message says what to do. For
+/// every other type, method resolution falls back to the no-op trait methods of
+/// [`ProbeFallback`].
+pub struct Probe<T: ?Sized>(core::marker::PhantomData<T>);
 
-/// Implemented twice for `Clone` types, so naming it for one is ambiguous: the error
-/// that makes a `Clone` type with resources fail to compile.
-pub trait TypeWithResourcesMustNotBeClone<Marker> {
-    /// Named by the generated check; never called.
-    fn check() {}
+impl<T: ?Sized> Probe<T> {
+    /// A probe for `T`.
+    #[inline]
+    #[must_use]
+    pub const fn new() -> Self {
+        Probe(core::marker::PhantomData)
+    }
 }
-impl<T: ?Sized> TypeWithResourcesMustNotBeClone<()> for T {}
-/// Marker of the second impl of [`TypeWithResourcesMustNotBeClone`].
-pub struct IsClone;
-impl<T: Clone> TypeWithResourcesMustNotBeClone<IsClone> for T {}
+
+/// The methods a probe falls back to when `T` is neither `Copy` nor `Clone`.
+pub trait ProbeFallback {
+    /// Chosen when the type is not `Copy`: nothing to report.
+    fn refuse_copy(&self) {}
+    /// Chosen when the type is not `Clone`: nothing to report.
+    fn refuse_clone(&self) {}
+}
+
+impl<T: ?Sized> ProbeFallback for Probe<T> {}
+
+impl<T: Copy> Probe<T> {
+    /// Chosen for a `Copy` type: an error.
+    pub fn refuse_copy(&self)
+    where
+        T: RebuildTypeIsNotCopy,
+    {
+    }
+}
+
+impl<T: Clone> Probe<T> {
+    /// Chosen for a `Clone` type with resources: an error.
+    pub fn refuse_clone(&self)
+    where
+        T: TypeWithResourcesIsNotClone,
+    {
+    }
+}
+
+/// Implemented by nothing: the error for a `Copy` type that derives `Rebuild`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` derives `Rebuild`, so it must not be `Copy`",
+    label = "this type is `Copy`",
+    note = "a copy would share every handle it holds and bypass `rebuild()` and `close()`: remove `Copy` (and `Clone`) and copy it with `rebuild()`"
+)]
+pub trait RebuildTypeIsNotCopy {}
+
+/// Implemented by nothing: the error for a `Clone` type with resource fields.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has `#[resource]` fields, so it must not be `Clone`",
+    label = "this type is `Clone`",
+    note = "cloning would share or duplicate its handles (a double booking): remove `Clone` and copy it with `rebuild()`, which reopens every resource"
+)]
+pub trait TypeWithResourcesIsNotClone {}
+
+/// The config of a `#[resource]` without `from`: `()`, for a factory that needs no
+/// recipe. A factory that does need one is one error, on the factory.
+#[inline]
+#[must_use]
+pub fn no_config<F>(factory: &F) -> &'static F::Config
+where
+    F: OpensFromNothing + ?Sized,
+{
+    let _ = factory;
+    &()
+}
+
+/// A factory whose `Config` is `()`; this trait only exists to say, on the factory,
+/// that `from = ...` is missing.
+#[diagnostic::on_unimplemented(
+    message = "the factory `{Self}` needs a recipe: add `from = <config field>` to `#[resource(...)]`",
+    label = "this factory's `Config` is not `()`",
+    note = "without `from`, a factory is opened from `&()`; name the `#[config]` field that holds its `Factory::Config` (a path, an address)"
+)]
+pub trait OpensFromNothing: Factory<Config = ()> {}
+
+#[diagnostic::do_not_recommend]
+impl<F: Factory<Config = ()> + ?Sized> OpensFromNothing for F {}

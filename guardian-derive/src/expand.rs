@@ -212,7 +212,13 @@ fn reopen_call(
             config.set_span(span.resolved_at(Span::mixed_site()));
             quote!(#config)
         }
-        None => quote!(&()),
+        None => match &resource.factory {
+            Some(expr) => {
+                let span = user_span(syn::spanned::Spanned::span(expr));
+                quote_spanned!(span=> ::guardian_core::__private::no_config(&(#expr)))
+            }
+            None => quote!(&()),
+        },
     };
     let ty = field.ty;
     let span = user_span(handles::type_span(ty));
@@ -274,30 +280,29 @@ fn close_arm(type_name: &str, variant: &Variant) -> TokenStream {
 }
 
 /// A check that the type is not `Copy` (and, when it has resources, not `Clone`),
-/// whatever derive or impl made it so. A proc macro cannot see derives listed before
-/// it, so this is decided by the compiler: the helper trait has two candidate impls
-/// for a `Copy` type, and the ambiguity is an error that names the trait.
+/// whatever derive or impl made it so: a proc macro cannot see derives listed before
+/// it, so the compiler decides, through `__private::Probe` (see there).
 fn not_copy_checks(input: &Input) -> TokenStream {
     let ident = input.ident;
     let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
     let where_clause = bound::assume_copy_params(input.generics);
     let span = ident.span();
-    let not_copy = quote_spanned! {span=>
-        let _ = <#ident #ty_generics as ::guardian_core::__private::RebuildTypeMustNotBeCopy<_>>::check;
-    };
-    let not_clone = if input.has_resources() {
-        quote_spanned! {span=>
-            let _ = <#ident #ty_generics as ::guardian_core::__private::TypeWithResourcesMustNotBeClone<_>>::check;
-        }
+    let refuse_clone = if input.has_resources() {
+        quote_spanned!(span=> __probe.refuse_clone();)
     } else {
         TokenStream::new()
     };
+    let probe = quote_spanned! {span=>
+        let __probe = ::guardian_core::__private::Probe::<#ident #ty_generics>::new();
+        __probe.refuse_copy();
+        #refuse_clone
+    };
     quote! {
         const _: () = {
+            use ::guardian_core::__private::ProbeFallback as _;
             #[allow(dead_code, clippy::extra_unused_type_parameters)]
             fn __guardian_checks #impl_generics () #where_clause {
-                #not_copy
-                #not_clone
+                #probe
             }
         };
     }

@@ -187,20 +187,6 @@ fn classify(path: &Path, name: &str) -> Option<&'static str> {
     None
 }
 
-/// The type as written, for messages (`Arc<Mutex<File>>`).
-pub fn type_text(ty: &Type) -> String {
-    let text = quote::ToTokens::to_token_stream(ty).to_string();
-    // `TokenStream`'s printing puts spaces around every punctuation; tidy the common
-    // cases so the message reads like source.
-    text.replace(" < ", "<")
-        .replace("< ", "<")
-        .replace(" >", ">")
-        .replace(" :: ", "::")
-        .replace(":: ", "::")
-        .replace(" ,", ",")
-        .replace("& ", "&")
-}
-
 /// Where the whole type is written (its first token on a stable compiler).
 pub fn type_span(ty: &Type) -> Span {
     ty.span()

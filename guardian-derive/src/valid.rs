@@ -72,10 +72,9 @@ fn check_resource_from(cx: &Ctxt, variant: &Variant, field: &Field) {
         None => cx.error_spanned_by(
             from,
             format!(
-                "`from = {}` names no field of {place}: name a `#[config]` field, as in \
-                 `from = path`{}",
+                "`from = {}` names no field of {place}: {}",
                 member_name(from),
-                tuple_hint(from)
+                config_fields(variant)
             ),
         ),
         Some(target) if target.member == field.member => cx.error_spanned_by(
@@ -101,10 +100,27 @@ fn check_resource_from(cx: &Ctxt, variant: &Variant, field: &Field) {
     }
 }
 
-fn tuple_hint(from: &Member) -> &'static str {
-    match from {
-        Member::Unnamed(_) => " (tuple fields are named by index: `from = 0`)",
-        Member::Named(_) => "",
+/// What `from` could name instead: the `#[config]` fields of the same body.
+fn config_fields(variant: &Variant) -> String {
+    let names: Vec<String> = variant
+        .fields
+        .iter()
+        .filter(|field| matches!(field.attrs.role, Some(Role::Config(_))))
+        .map(|field| format!("`{}`", field.name()))
+        .collect();
+    let index_hint = if variant
+        .fields
+        .iter()
+        .any(|field| matches!(field.member, Member::Unnamed(_)))
+    {
+        " (tuple fields are named by their index)"
+    } else {
+        ""
+    };
+    match names.as_slice() {
+        [] => "it has no `#[config]` field; add one that holds the resource's recipe (a path, an address) and name it".to_owned(),
+        [one] => format!("name its `#[config]` field {one}{index_hint}"),
+        many => format!("name one of its `#[config]` fields: {}{index_hint}", many.join(", ")),
     }
 }
 
@@ -120,26 +136,25 @@ fn check_config_handle(cx: &Ctxt, field: &Field) {
     };
     let own_type_hint = if found.bare {
         format!(
-            " (if `{}` is your own type and not a handle, write it by a qualified path such as `crate::{}`)",
-            found.name, found.name
+            " (if `{0}` is a type of your own, write its path, e.g. `crate::{0}`)",
+            found.name
         )
     } else {
         String::new()
     };
     let message = match &found.shared_by {
         Some(pointer) => format!(
-            "`#[config]` field `{field}` holds `{ty}`: cloning the `{pointer}` shares one `{name}` \
-             ({what}) between this value and every rebuild, a double booking. Mark the field \
-             `#[resource(factory = ..., from = ...)]` to give each copy its own, or \
-             `#[config(shared)]` if sharing it is intended{own_type_hint}",
+            "`#[config]` field `{field}` shares one `{name}` ({what}) through `{pointer}`: every \
+             rebuild would use the same one, a double booking. Mark the field \
+             `#[resource(factory = ..., from = ...)]` so that each rebuild opens its own, or \
+             `#[config(shared)]` if sharing is intended{own_type_hint}",
             field = field.name(),
-            ty = handles::type_text(field.ty),
             name = found.name,
             what = found.what,
         ),
         None => format!(
             "`#[config]` field `{field}` holds `{name}`, {what}: a live handle cannot be copied. \
-             Mark the field `#[resource(factory = ..., from = ...)]` so that a rebuild opens \
+             Mark the field `#[resource(factory = ..., from = ...)]` so that each rebuild opens \
              its own{own_type_hint}",
             field = field.name(),
             name = found.name,
