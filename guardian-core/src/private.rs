@@ -148,6 +148,12 @@ impl<T: ?Sized> Probe<T> {
     }
 }
 
+impl<T: ?Sized> Default for Probe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The methods a probe falls back to when `T` is neither `Copy` nor `Clone`.
 pub trait ProbeFallback {
     /// Chosen when the type is not `Copy`: nothing to report.
