@@ -120,6 +120,8 @@
 
 mod error;
 mod factory;
+/// Files: factories that reopen a path in one access mode, lock exclusive writers, and sync on close.
+pub mod fs;
 
 pub use error::{BoxError, CloseError, CloseFailure, RebuildError};
 pub use factory::{Factory, Rebuild};

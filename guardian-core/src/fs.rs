@@ -1,0 +1,676 @@
+//! Factories for files: [`ReadFile`], [`ResumeReadFile`], [`AppendFile`],
+//! [`ExclusiveFile`], and [`Buffered`] for a [`BufWriter`] over the writers.
+//!
+//! Each factory opens a [`File`] in one access mode from an [`AbsolutePath`], and
+//! reports every failure as a [`FileError`] that names the path and the operation.
+//!
+//! ```
+//! use guardian_core::Rebuild;
+//! use guardian_core::fs::{AbsolutePath, AppendFile};
+//! use guardian_core::Factory;
+//! use std::{fs::File, io::Write};
+//!
+//! #[derive(Rebuild)]
+//! struct Journal {
+//!     #[config]
+//!     path: AbsolutePath,
+//!     #[resource(factory = AppendFile, from = path)]
+//!     log: File,
+//! }
+//!
+//! # let dir = std::env::temp_dir().join(format!("guardian-fs-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let path = AbsolutePath::new(dir.join("journal.log"))?;
+//! let mut journal = Journal { log: AppendFile.open(&path)?, path };
+//! let mut copy = journal.rebuild()?; // a second handle of its own, also appending
+//!
+//! journal.log.write_all(b"from the original\n")?;
+//! copy.log.write_all(b"from the copy\n")?;
+//! copy.close()?; // flushes and syncs, reports what went wrong
+//! journal.close()?;
+//!
+//! let text = std::fs::read_to_string(dir.join("journal.log"))?;
+//! assert_eq!(text, "from the original\nfrom the copy\n");
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The recipe: an absolute path
+//!
+//! The config of every file factory is an [`AbsolutePath`]: a path made absolute
+//! (with [`std::path::absolute`]) when the config value is created, not when the file
+//! is opened. A relative path is relative to the working directory *at the time of
+//! the call*, and the working directory is process-global state that any thread may
+//! change; a rebuild that happens after a `set_current_dir` must open the same file
+//! the original did, so the recipe records where that was. The access mode is the
+//! factory itself ([`AppendFile`], [`ReadFile`], ...), fixed by the type, so a field
+//! can never be reopened in another mode than the one it was declared with.
+//!
+//! The config is a recipe for *re*opening, not a replay of the first open: no factory
+//! truncates, none uses [`create_new`](std::fs::OpenOptions::create_new), so a reopen
+//! never wipes what the original wrote and never fails because the file now exists.
+//! To start a writer on an empty file, call [`File::set_len(0)`](std::fs::File::set_len) on
+//! the handle after the first open ([`ExclusiveFile`] holds its lock by then).
+//!
+//! # What a reopen gives back
+//!
+//! | factory | resource | a reopen gives | close |
+//! |---|---|---|---|
+//! | [`ReadFile`] | `File`, read-only | a new handle with its own cursor at the start | drops it |
+//! | [`ResumeReadFile`] | `File`, read-only | a new handle with its own cursor, starting where the live handle's cursor is | drops it |
+//! | [`AppendFile`] | `File`, appending, created if missing | a new appending handle; both handles' writes all land, whole, at the end | syncs data |
+//! | [`ExclusiveFile`] | `File`, writing, created if missing, exclusively locked | an error while the live handle exists: two writers would overwrite each other | syncs data, then unlocks |
+//! | [`Buffered`]`(F)` | `BufWriter<File>` | `F`'s reopen, with an empty buffer | flushes, then `F`'s close |
+//!
+//! What a reopen does *not* give back:
+//!
+//! - **The same file, if the path now names another.** A reopen opens whatever is at
+//!   the recorded path now. If the file was renamed, deleted or replaced since the
+//!   original was opened, the copy gets the new file (or [`AppendFile`] and
+//!   [`ExclusiveFile`] create a new one), not the one the live handle still has open.
+//!   The path is not canonicalized: a symlink on it is followed at every open.
+//! - **The live handle's cursor**, except with [`ResumeReadFile`], and then only its
+//!   value at the moment of the rebuild: the two cursors are independent afterwards.
+//! - **Data the live handle has not written yet.** A [`Buffered`] copy starts with an
+//!   empty buffer; what the live writer buffered is written when *it* flushes.
+//! - **State set on the live handle after it was opened**: its lock (which is why
+//!   [`ExclusiveFile`] refuses), advisory locks you took yourself, or descriptor
+//!   flags. Permissions and length belong to the file, not the handle, so both
+//!   handles see them.
+//!
+//! # Appending is shared, writing is exclusive
+//!
+//! Two appending handles do not overwrite each other: the OS moves to the end of the
+//! file and writes in one step for each `write` call (`O_APPEND`), so each record
+//! written with one [`write_all`](std::io::Write::write_all) lands whole after the
+//! others, on local file systems (NFS does not guarantee it). Through [`Buffered`], a
+//! record smaller than the buffer is never split by it. So [`AppendFile`] reopens
+//! freely.
+//!
+//! Two handles writing at their own cursors *do* overwrite each other, so
+//! [`ExclusiveFile`] takes an exclusive lock ([`File::try_lock`]) when it opens, and a
+//! second handle to the same file (a rebuild included) is refused with a
+//! [`FileError`] that says the file is held by another handle. The lock is advisory
+//! (`flock` on Unix, `LockFileEx` on Windows): it stops every handle that asks for it,
+//! in this process or another, not a program that writes without asking. It is
+//! released when the handle closes.
+//!
+//! # Closing
+//!
+//! [`Factory::close`] of the writing factories calls [`File::sync_data`]: the data
+//! and what is needed to read it back (the length) reach the storage device, or the
+//! error (a full disk, a failed write-back, a network file system's deferred error)
+//! is reported. It does not force timestamps and other metadata out; call
+//! [`File::sync_all`] before `close` if you need them. Syncing a special file (a
+//! character device such as `/dev/null`, a pipe) is not supported by most systems and
+//! fails with `EINVAL` or `ENOTSUP`; that failure is ignored for files that are not
+//! regular files, where there is nothing to sync, and reported for regular files.
+//! [`Buffered`] flushes its buffer first, so a write that fails late (`ENOSPC` on
+//! `/dev/full`, a full disk) comes out of `close` instead of vanishing in
+//! [`BufWriter`]'s `Drop`. The final `close(2)` of the descriptor happens in `File`'s
+//! `Drop`, which has no way to report an error; the sync before it reports what
+//! `close(2)` could.
+//!
+//! [`ReadFile`] and [`ResumeReadFile`] have nothing to flush and close by dropping.
+//!
+//! [`ReadFile`]: crate::fs::ReadFile
+//! [`ResumeReadFile`]: crate::fs::ResumeReadFile
+//! [`AppendFile`]: crate::fs::AppendFile
+//! [`ExclusiveFile`]: crate::fs::ExclusiveFile
+//! [`Buffered`]: crate::fs::Buffered
+//! [`BufWriter`]: std::io::BufWriter
+//! [`File`]: std::fs::File
+//! [`FileError`]: crate::fs::FileError
+//! [`AbsolutePath`]: crate::fs::AbsolutePath
+//! [`File::try_lock`]: std::fs::File::try_lock
+//! [`File::sync_data`]: std::fs::File::sync_data
+//! [`File::sync_all`]: std::fs::File::sync_all
+
+use std::error::Error;
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use crate::Factory;
+
+/// A path made absolute when it is created: the recipe of every file factory.
+///
+/// [`AbsolutePath::new`] joins a relative path to the current working directory *now*
+/// (with [`std::path::absolute`]), so a later [`set_current_dir`](std::env::set_current_dir)
+/// does not change which file a rebuild opens. It does not touch the file system: the
+/// file need not exist yet, symlinks are not resolved, and `..` components are kept
+/// (on Unix), so the path opened is the path you wrote, pinned to where you were.
+///
+/// It is `Clone`, `Debug`, `Eq` and `Hash`, for a `#[config]` field, and dereferences
+/// to [`Path`].
+///
+/// ```
+/// use guardian_core::fs::AbsolutePath;
+///
+/// let path = AbsolutePath::new("data/scores.txt")?;
+/// assert!(path.is_absolute());
+/// assert_eq!(*path, std::env::current_dir()?.join("data/scores.txt"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AbsolutePath(PathBuf);
+
+impl AbsolutePath {
+    /// Makes `path` absolute against the current working directory, or keeps it if it
+    /// already is.
+    ///
+    /// Fails, with a [`FileError`] of operation [`FileOp::Resolve`], if the path is
+    /// empty or the working directory cannot be read.
+    pub fn new(path: impl AsRef<Path>) -> Result<Self, FileError> {
+        let path = path.as_ref();
+        match std::path::absolute(path) {
+            Ok(absolute) => Ok(Self(absolute)),
+            Err(error) => Err(FileError::new(FileOp::Resolve, Some(path), error)),
+        }
+    }
+
+    /// The absolute path.
+    #[must_use]
+    pub fn as_path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Takes the absolute path out.
+    #[must_use]
+    pub fn into_path_buf(self) -> PathBuf {
+        self.0
+    }
+}
+
+impl Deref for AbsolutePath {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for AbsolutePath {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl From<AbsolutePath> for PathBuf {
+    fn from(path: AbsolutePath) -> PathBuf {
+        path.0
+    }
+}
+
+/// Opens a file for reading; a reopen gives a new handle whose cursor starts at the
+/// beginning, independent of the live handle's.
+///
+/// Closing drops the handle (nothing was written).
+///
+/// ```
+/// use guardian_core::Factory;
+/// use guardian_core::fs::{AbsolutePath, ReadFile};
+/// use std::io::Read;
+///
+/// let manifest = AbsolutePath::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))?;
+/// let mut live = ReadFile.open(&manifest)?;
+/// let mut first = [0; 9];
+/// live.read_exact(&mut first)?;
+///
+/// let mut copy = ReadFile.reopen(&manifest, &live)?;
+/// let mut again = [0; 9];
+/// copy.read_exact(&mut again)?; // its own cursor, from the start
+/// assert_eq!(first, again);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadFile;
+
+impl Factory for ReadFile {
+    type Config = AbsolutePath;
+    type Resource = File;
+    type Error = FileError;
+
+    fn open(&self, path: &AbsolutePath) -> Result<File, FileError> {
+        open_file(OpenOptions::new().read(true), FileOp::OpenRead, path)
+    }
+}
+
+/// Opens a file for reading; a reopen gives a new handle whose cursor starts where
+/// the live handle's cursor is, and is independent of it from then on.
+///
+/// The position is the live handle's byte offset ([`Seek::stream_position`]) at the
+/// moment of the rebuild. If the file has become shorter than that, reads on the copy
+/// return end-of-file. Closing drops the handle.
+///
+/// ```
+/// use guardian_core::Factory;
+/// use guardian_core::fs::{AbsolutePath, ResumeReadFile};
+/// use std::io::{Read, Seek};
+///
+/// let manifest = AbsolutePath::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))?;
+/// let mut live = ResumeReadFile.open(&manifest)?;
+/// live.read_exact(&mut [0; 9])?;
+///
+/// let mut copy = ResumeReadFile.reopen(&manifest, &live)?;
+/// assert_eq!(copy.stream_position()?, 9); // continues where the live one is
+/// copy.read_exact(&mut [0; 4])?;
+/// assert_eq!(live.stream_position()?, 9); // ... and moves on its own
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResumeReadFile;
+
+impl Factory for ResumeReadFile {
+    type Config = AbsolutePath;
+    type Resource = File;
+    type Error = FileError;
+
+    fn open(&self, path: &AbsolutePath) -> Result<File, FileError> {
+        ReadFile.open(path)
+    }
+
+    fn reopen(&self, path: &AbsolutePath, live: &File) -> Result<File, FileError> {
+        let position = {
+            let mut live = live;
+            live.stream_position()
+                .map_err(|error| FileError::new(FileOp::Position, Some(path), error))?
+        };
+        let mut file = ReadFile.open(path)?;
+        match file.seek(SeekFrom::Start(position)) {
+            Ok(_) => Ok(file),
+            Err(error) => Err(FileError::new(FileOp::Seek, Some(path), error)),
+        }
+    }
+}
+
+/// Opens a file for appending, creating it if it is missing; a reopen gives a second
+/// appending handle, and the writes of both all land, whole, at the end of the file.
+///
+/// Never truncates. Closing syncs the data ([`File::sync_data`]) and reports a failure.
+/// See the [module docs](self) for why appending is safe to share.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppendFile;
+
+impl Factory for AppendFile {
+    type Config = AbsolutePath;
+    type Resource = File;
+    type Error = FileError;
+
+    fn open(&self, path: &AbsolutePath) -> Result<File, FileError> {
+        open_file(
+            OpenOptions::new().append(true).create(true),
+            FileOp::OpenAppend,
+            path,
+        )
+    }
+
+    fn close(&self, file: File) -> Result<(), FileError> {
+        sync(&file)
+    }
+}
+
+/// Opens a file for writing, creating it if it is missing, and takes an exclusive lock
+/// on it; a second handle to the same file, a rebuild included, is refused.
+///
+/// Two writers with their own cursors overwrite each other's bytes, so this factory
+/// makes the double booking an error instead: [`File::try_lock`] never waits, and a
+/// file held by another handle gives a [`FileError`] of operation [`FileOp::Lock`]
+/// whose message names the path and says so
+/// ([`is_held_by_another_handle`](FileError::is_held_by_another_handle)). Rebuilding a
+/// value that holds an `ExclusiveFile` therefore fails while the value exists; close
+/// it first, then open a new one.
+///
+/// Never truncates (call [`File::set_len(0)`](File::set_len) after opening to start
+/// empty: the lock is held by then). Closing syncs the data, then drops the handle,
+/// which releases the lock, so the next holder sees every byte.
+///
+/// ```
+/// use guardian_core::Factory;
+/// use guardian_core::fs::{AbsolutePath, ExclusiveFile};
+///
+/// # let dir = std::env::temp_dir().join(format!("guardian-excl-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let path = AbsolutePath::new(dir.join("state.bin"))?;
+/// let writer = ExclusiveFile.open(&path)?;
+///
+/// let refused = ExclusiveFile.reopen(&path, &writer).unwrap_err();
+/// assert!(refused.is_held_by_another_handle());
+/// assert!(refused.to_string().contains("held by another handle"));
+///
+/// ExclusiveFile.close(writer)?; // releases the lock
+/// let next = ExclusiveFile.open(&path)?;
+/// # ExclusiveFile.close(next)?;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExclusiveFile;
+
+impl Factory for ExclusiveFile {
+    type Config = AbsolutePath;
+    type Resource = File;
+    type Error = FileError;
+
+    fn open(&self, path: &AbsolutePath) -> Result<File, FileError> {
+        let file = open_file(
+            OpenOptions::new().write(true).create(true).truncate(false),
+            FileOp::OpenWrite,
+            path,
+        )?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            // `file` is dropped here: a refused open leaks no descriptor.
+            Err(std::fs::TryLockError::WouldBlock) => Err(FileError::new(
+                FileOp::Lock,
+                Some(path),
+                io::Error::from(io::ErrorKind::WouldBlock),
+            )),
+            Err(std::fs::TryLockError::Error(error)) => {
+                Err(FileError::new(FileOp::Lock, Some(path), error))
+            }
+        }
+    }
+
+    fn close(&self, file: File) -> Result<(), FileError> {
+        sync(&file)
+    }
+}
+
+/// Wraps a writing file factory ([`AppendFile`], [`ExclusiveFile`]) so that the
+/// resource is a [`BufWriter<File>`], and makes `close` flush it.
+///
+/// A `BufWriter` flushes in `Drop` and throws the error away; closing through this
+/// factory flushes first and reports a failure as a [`FileError`] of operation
+/// [`FileOp::Flush`] (the buffered data is then discarded, not retried), then closes
+/// the file through the inner factory (which syncs it).
+///
+/// A reopen is the inner factory's reopen, in a writer with an empty buffer: what the
+/// live writer has buffered stays in it.
+///
+/// ```
+/// use guardian_core::{Factory, Rebuild};
+/// use guardian_core::fs::{AbsolutePath, AppendFile, Buffered, FileError};
+/// use std::{fs::File, io::{BufWriter, Write}};
+///
+/// #[derive(Rebuild)]
+/// struct Sink {
+///     #[config]
+///     path: AbsolutePath,
+///     #[resource(factory = Buffered::new(AppendFile), from = path)]
+///     out: BufWriter<File>,
+/// }
+///
+/// let path = AbsolutePath::new("/dev/full")?; // every write fails with ENOSPC
+/// let mut sink = Sink { out: Buffered::new(AppendFile).open(&path)?, path };
+/// sink.out.write_all(b"buffered, not written yet")?;
+///
+/// let err = sink.close().unwrap_err(); // the flush error is not lost in `Drop`
+/// let failure = &err.failures()[0];
+/// assert_eq!(failure.field(), "out");
+/// let file_error = failure.error().downcast_ref::<FileError>().unwrap();
+/// assert_eq!(file_error.kind(), std::io::ErrorKind::StorageFull);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Buffered<F> {
+    inner: F,
+    capacity: Option<usize>,
+}
+
+impl<F> Buffered<F> {
+    /// Buffers the files of `inner` with [`BufWriter`]'s default capacity.
+    pub const fn new(inner: F) -> Self {
+        Self {
+            inner,
+            capacity: None,
+        }
+    }
+
+    /// Buffers the files of `inner` with a buffer of `capacity` bytes.
+    pub const fn with_capacity(capacity: usize, inner: F) -> Self {
+        Self {
+            inner,
+            capacity: Some(capacity),
+        }
+    }
+
+    /// The wrapped factory.
+    pub const fn inner(&self) -> &F {
+        &self.inner
+    }
+
+    fn wrap(&self, file: File) -> BufWriter<File> {
+        match self.capacity {
+            Some(capacity) => BufWriter::with_capacity(capacity, file),
+            None => BufWriter::new(file),
+        }
+    }
+}
+
+impl<F> Factory for Buffered<F>
+where
+    F: Factory<Resource = File, Error = FileError>,
+{
+    type Config = F::Config;
+    type Resource = BufWriter<File>;
+    type Error = FileError;
+
+    fn open(&self, config: &F::Config) -> Result<BufWriter<File>, FileError> {
+        self.inner.open(config).map(|file| self.wrap(file))
+    }
+
+    fn reopen(
+        &self,
+        config: &F::Config,
+        live: &BufWriter<File>,
+    ) -> Result<BufWriter<File>, FileError> {
+        self.inner
+            .reopen(config, live.get_ref())
+            .map(|file| self.wrap(file))
+    }
+
+    fn close(&self, mut writer: BufWriter<File>) -> Result<(), FileError> {
+        let flushed = writer.flush();
+        // `into_parts` hands back the unwritten bytes instead of retrying them in
+        // `Drop`: after a failed flush they are reported lost, not written twice.
+        let (file, _unwritten) = writer.into_parts();
+        match flushed {
+            Ok(()) => self.inner.close(file),
+            Err(error) => Err(FileError::new(
+                FileOp::Flush,
+                path_of(&file).as_deref(),
+                error,
+            )),
+        }
+    }
+}
+
+/// What a file factory was doing when it failed; see [`FileError::op`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileOp {
+    /// Making a path absolute ([`AbsolutePath::new`]).
+    Resolve,
+    /// Opening for reading ([`ReadFile`], [`ResumeReadFile`]).
+    OpenRead,
+    /// Opening for appending ([`AppendFile`]).
+    OpenAppend,
+    /// Opening for writing ([`ExclusiveFile`]).
+    OpenWrite,
+    /// Taking the exclusive lock ([`ExclusiveFile`]).
+    Lock,
+    /// Reading the live handle's position ([`ResumeReadFile`]).
+    Position,
+    /// Moving the new handle to the live handle's position ([`ResumeReadFile`]).
+    Seek,
+    /// Writing out a buffer ([`Buffered`]).
+    Flush,
+    /// Syncing data to the storage device (closing a writer).
+    Sync,
+}
+
+/// A file factory failed: the operation, the path, and the [`io::Error`].
+///
+/// `Display` reads "cannot open /var/log/app.log for appending: Permission denied
+/// (os error 13)". It includes the `io::Error`'s message, because this is the error
+/// users see at the end of a chain ([`RebuildError`](crate::RebuildError)'s source,
+/// an entry of [`CloseError`](crate::CloseError)), and so, following the rule that an
+/// error either shows its cause or returns it from [`source`](Error::source), never
+/// both, `source` skips the `io::Error` (as `fs-err` does) and returns the `io::Error`'s
+/// own source, if any. A reporter that walks the chain prints each message once. The
+/// `io::Error` itself is [`io_error`](FileError::io_error), and its
+/// [`kind`](FileError::kind).
+///
+/// One exception to the message: a file locked by another handle reads "cannot lock
+/// PATH for exclusive writing: it is held by another handle" instead of the OS's
+/// "operation would block" ([`is_held_by_another_handle`](FileError::is_held_by_another_handle)).
+///
+/// The path is the recipe's path for opening, and for closing the path the OS reports
+/// for the open descriptor (from `/proc/self/fd` on Linux; `None` where that is not
+/// available).
+#[derive(Debug)]
+pub struct FileError {
+    op: FileOp,
+    path: Option<PathBuf>,
+    source: io::Error,
+}
+
+impl FileError {
+    #[cold]
+    fn new(op: FileOp, path: Option<&Path>, source: io::Error) -> Self {
+        Self {
+            op,
+            path: path.map(Path::to_path_buf),
+            source,
+        }
+    }
+
+    /// What was being done.
+    #[must_use]
+    pub fn op(&self) -> FileOp {
+        self.op
+    }
+
+    /// The file's path: `None` only when closing on a system that cannot tell the
+    /// path of an open descriptor.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The underlying I/O error.
+    #[must_use]
+    pub fn io_error(&self) -> &io::Error {
+        &self.source
+    }
+
+    /// The kind of the underlying I/O error (`StorageFull` for `ENOSPC`,
+    /// `WouldBlock` for a file locked by another handle).
+    #[must_use]
+    pub fn kind(&self) -> io::ErrorKind {
+        self.source.kind()
+    }
+
+    /// Takes the underlying I/O error out.
+    #[must_use]
+    pub fn into_io_error(self) -> io::Error {
+        self.source
+    }
+
+    /// Whether [`ExclusiveFile`] was refused because another handle holds the file's
+    /// lock.
+    #[must_use]
+    pub fn is_held_by_another_handle(&self) -> bool {
+        self.op == FileOp::Lock && self.source.kind() == io::ErrorKind::WouldBlock
+    }
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = match &self.path {
+            Some(path) => path.display().to_string(),
+            None => String::from("an open file (its path is unknown on this system)"),
+        };
+        match self.op {
+            FileOp::Resolve => write!(f, "cannot make {path} absolute")?,
+            FileOp::OpenRead => write!(f, "cannot open {path} for reading")?,
+            FileOp::OpenAppend => write!(f, "cannot open {path} for appending")?,
+            FileOp::OpenWrite => write!(f, "cannot open {path} for writing")?,
+            FileOp::Lock => write!(f, "cannot lock {path} for exclusive writing")?,
+            FileOp::Position => write!(f, "cannot read the position of the live handle of {path}")?,
+            FileOp::Seek => write!(f, "cannot seek {path} to the live handle's position")?,
+            FileOp::Flush => write!(f, "cannot flush {path}")?,
+            FileOp::Sync => write!(f, "cannot sync {path}")?,
+        }
+        if self.is_held_by_another_handle() {
+            f.write_str(": it is held by another handle")
+        } else {
+            write!(f, ": {}", self.source)
+        }
+    }
+}
+
+impl Error for FileError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        // The io::Error's message is part of our `Display`; hand on its own cause.
+        self.source.source()
+    }
+}
+
+impl From<FileError> for io::Error {
+    /// An `io::Error` of the same kind whose message is the `FileError`'s, for `?` in
+    /// functions that return `io::Result`.
+    fn from(error: FileError) -> io::Error {
+        io::Error::new(error.kind(), error)
+    }
+}
+
+fn open_file(options: &OpenOptions, op: FileOp, path: &AbsolutePath) -> Result<File, FileError> {
+    options
+        .open(path.as_path())
+        .map_err(|error| FileError::new(op, Some(path.as_path()), error))
+}
+
+/// `sync_data`, ignoring "not supported" from files that are not regular files.
+fn sync(file: &File) -> Result<(), FileError> {
+    match file.sync_data() {
+        Ok(()) => Ok(()),
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            ) && !is_regular_file(file) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(FileError::new(
+            FileOp::Sync,
+            path_of(file).as_deref(),
+            error,
+        )),
+    }
+}
+
+fn is_regular_file(file: &File) -> bool {
+    // When the type cannot be read, treat it as regular: report, don't hide.
+    file.metadata()
+        .map_or(true, |meta| meta.file_type().is_file())
+}
+
+/// The path the OS reports for an open file, for error messages.
+#[cold]
+fn path_of(file: &File) -> Option<PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        None
+    }
+}
