@@ -588,8 +588,6 @@ fn factory_expression_is_evaluated_once_per_use() -> TestResult {
 
 /// The same without `from`.
 #[test]
-#[ignore = "derive bug: without `from`, rebuild evaluates the factory expression twice \
-            (once for the factory, once inside `__private::no_config(&(EXPR))`)"]
 fn factory_expression_without_from_is_evaluated_once_per_use() -> TestResult {
     let original = CountedNoFrom {
         sink: Null::FINE.open(&())?,

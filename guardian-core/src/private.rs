@@ -54,6 +54,7 @@ impl<F: Factory<Resource = R> + ?Sized, R> Opens<R> for F {}
 /// constants after inlining, so optimised code calls the factory directly.
 pub struct Field<'f, F: ?Sized, C: ?Sized, R, E> {
     factory: &'f F,
+    open: fn(&F, &C) -> Result<R, E>,
     reopen: fn(&F, &C, &R) -> Result<R, E>,
     close: fn(&F, R) -> Result<(), E>,
 }
@@ -66,6 +67,7 @@ where
 {
     Field {
         factory,
+        open: F::open,
         reopen: F::reopen,
         close: F::close,
     }
@@ -75,6 +77,12 @@ impl<F: ?Sized, C: ?Sized, R, E> Field<'_, F, C, R, E>
 where
     E: std::error::Error + Send + Sync + 'static,
 {
+    /// `Factory::open`.
+    #[inline]
+    pub fn open(self, config: &C) -> Result<R, E> {
+        (self.open)(self.factory, config)
+    }
+
     /// `Factory::reopen`.
     #[inline]
     pub fn reopen(self, config: &C, live: &R) -> Result<R, E> {
@@ -126,9 +134,22 @@ fn rebuild_error(cleanup: CloseError, field: &'static str, error: BoxError) -> R
 /// The factory value of a `#[resource(factory = ...)]`, checked to be a [`Factory`]
 /// where the user wrote it.
 #[inline]
-pub fn factory<F: Factory + ?Sized>(factory: &F) -> &F {
+pub fn factory<F: IsFactory + ?Sized>(factory: &F) -> &F {
     factory
 }
+
+/// [`Factory`], under a name whose only impl is hidden from diagnostics, so that a
+/// value that is not a factory gets one message (not a list of every factory that
+/// happens to exist, which would change with the enabled features).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guardian `Factory`",
+    label = "`factory = ...` must give a value whose type implements `guardian_core::Factory`",
+    note = "use a built-in factory (`guardian_core::fs`, `net`, `sync`), or implement `guardian_core::Factory` for `{Self}` (only `open` is required)"
+)]
+pub trait IsFactory: Factory {}
+
+#[diagnostic::do_not_recommend]
+impl<F: Factory + ?Sized> IsFactory for F {}
 
 /// Probes a type for `Copy` and `Clone`, which a `Rebuild` type must not have.
 ///
@@ -221,3 +242,17 @@ pub trait OpensFromNothing: Factory<Config = ()> {}
 
 #[diagnostic::do_not_recommend]
 impl<F: Factory<Config = ()> + ?Sized> OpensFromNothing for F {}
+
+/// serde, for the code `#[rebuild(serde)]` generates.
+#[cfg(feature = "serde")]
+pub use serde;
+
+/// The serde error of a load whose resource failed to open: the field, the type and
+/// the factory's error chain, in one message (serde errors carry text only; build
+/// with [`FromBlueprint::from_blueprint`](crate::FromBlueprint::from_blueprint) to
+/// keep the typed [`RebuildError`]).
+#[cfg(feature = "serde")]
+#[cold]
+pub fn load_error<E: serde::de::Error>(error: &RebuildError) -> E {
+    E::custom(format_args!("cannot load: {}", crate::error::Chain(error)))
+}

@@ -38,11 +38,11 @@ pub fn user_span(span: Span) -> Span {
     span.resolved_at(Span::call_site())
 }
 
-fn binding(index: usize) -> Ident {
+pub fn binding(index: usize) -> Ident {
     format_ident!("__field{}", index, span = Span::mixed_site())
 }
 
-fn opened(index: usize) -> Ident {
+pub fn opened(index: usize) -> Ident {
     format_ident!("__open{}", index, span = Span::mixed_site())
 }
 
@@ -99,7 +99,7 @@ fn impl_rebuild(input: &Input) -> TokenStream {
 }
 
 /// `Self` or `Self::Variant`.
-fn path(variant: &Variant) -> TokenStream {
+pub fn path(variant: &Variant) -> TokenStream {
     match variant.ident {
         Some(ident) => quote!(Self::#ident),
         None => quote!(Self),
@@ -116,7 +116,7 @@ fn variant_name(variant: &Variant) -> TokenStream {
     }
 }
 
-fn resource<'v>(field: &'v Field) -> Option<&'v ResourceAttr> {
+pub fn resource<'v>(field: &'v Field) -> Option<&'v ResourceAttr> {
     match &field.attrs.role {
         Some(Role::Resource(resource)) => Some(resource),
         _ => None,
@@ -128,44 +128,7 @@ fn rebuild_arm(type_name: &str, variant: &Variant) -> TokenStream {
     let members = variant.fields.iter().map(|field| &field.member);
     let bindings = (0..variant.fields.len()).map(binding);
     let pattern = quote!(#path { #(#members: #bindings,)* });
-
-    let mut opens = Vec::new();
-    let mut opened_so_far: Vec<(usize, &Field)> = Vec::new();
-    for (index, field) in variant.fields.iter().enumerate() {
-        let Some(resource) = resource(field) else {
-            continue;
-        };
-        let open = opened(index);
-        let call = reopen_call(variant, index, field, resource);
-        let name = field.name();
-        let variant_name = variant_name(variant);
-        let rollback = opened_so_far.iter().rev().map(|&(index, field)| {
-            let closing = format_ident!("__closing", span = Span::mixed_site());
-            close_call(&closing, field, &opened(index))
-        });
-        let closing = format_ident!("__closing", span = Span::mixed_site());
-        let error = format_ident!("__error", span = Span::mixed_site());
-        let ok = format_ident!("__resource", span = Span::mixed_site());
-        let mutability = if opened_so_far.is_empty() {
-            quote!()
-        } else {
-            quote!(mut)
-        };
-        opens.push(quote! {
-            let #open = match #call {
-                ::core::result::Result::Ok(#ok) => #ok,
-                ::core::result::Result::Err(#error) => {
-                    let #mutability #closing = ::guardian_core::__private::closing(#type_name, #variant_name);
-                    #(#rollback)*
-                    return ::core::result::Result::Err(
-                        ::guardian_core::__private::open_failed(#closing, #name, #error),
-                    );
-                }
-            };
-        });
-        opened_so_far.push((index, field));
-    }
-
+    let opens = open_resources(type_name, variant, Opening::Reopen);
     let values = variant.fields.iter().enumerate().map(|(index, field)| {
         let member = &field.member;
         if resource(field).is_some() {
@@ -180,23 +143,75 @@ fn rebuild_arm(type_name: &str, variant: &Variant) -> TokenStream {
     });
     quote! {
         #pattern => {
-            #(#opens)*
+            #opens
             ::core::result::Result::Ok(#path { #(#values,)* })
         }
     }
 }
 
-/// `reopen(&factory, &config, &live)`, spanned so that a factory that does not fit
-/// is reported on the attribute (wrong `Config`) or the field's type (wrong
-/// `Resource`).
-fn reopen_call(
+/// How the resources of a body are opened.
+#[derive(Clone, Copy)]
+pub enum Opening {
+    /// `rebuild`: `Factory::reopen(config, live)`; the bindings are references.
+    Reopen,
+    /// `from_blueprint`: `Factory::open(config)`; the config bindings are owned.
+    Fresh,
+}
+
+/// `let __openN = ...;` for every resource of the body, in declaration order. If one
+/// fails, the ones before it are closed (in reverse order) and its error returned.
+/// Field `i` is bound to `binding(i)`, resource `i` opened into `opened(i)`.
+pub fn open_resources(type_name: &str, variant: &Variant, opening: Opening) -> TokenStream {
+    let mut opens = TokenStream::new();
+    let mut opened_so_far: Vec<(usize, &Field)> = Vec::new();
+    let closing = format_ident!("__closing", span = Span::mixed_site());
+    let error = format_ident!("__error", span = Span::mixed_site());
+    let ok = format_ident!("__resource", span = Span::mixed_site());
+    let variant_name = variant_name(variant);
+    for (index, field) in variant.fields.iter().enumerate() {
+        let Some(resource) = resource(field) else {
+            continue;
+        };
+        let open = opened(index);
+        let call = open_call(variant, index, field, resource, opening);
+        let name = field.name();
+        let rollback = opened_so_far
+            .iter()
+            .rev()
+            .map(|&(index, field)| close_call(&closing, field, &opened(index)));
+        let mutability = if opened_so_far.is_empty() {
+            quote!()
+        } else {
+            quote!(mut)
+        };
+        opens.extend(quote! {
+            let #open = match #call {
+                ::core::result::Result::Ok(#ok) => #ok,
+                ::core::result::Result::Err(#error) => {
+                    let #mutability #closing = ::guardian_core::__private::closing(#type_name, #variant_name);
+                    #(#rollback)*
+                    return ::core::result::Result::Err(
+                        ::guardian_core::__private::open_failed(#closing, #name, #error),
+                    );
+                }
+            };
+        });
+        opened_so_far.push((index, field));
+    }
+    opens
+}
+
+/// `field::<_, FieldTy>(&factory).reopen(config, live)` (or `.open(config)`), spanned
+/// so that a factory that does not fit is reported on the attribute (wrong `Config`)
+/// or the field's type (wrong `Resource`).
+fn open_call(
     variant: &Variant,
     index: usize,
     field: &Field,
     resource: &ResourceAttr,
+    opening: Opening,
 ) -> TokenStream {
-    let live = binding(index);
-    let factory = factory_expr(resource);
+    let factory_ref = format_ident!("__factory", span = Span::mixed_site());
     let config = match &resource.from {
         Some(from) => {
             let target = variant
@@ -210,19 +225,42 @@ fn reopen_call(
             };
             let mut config = binding(target);
             config.set_span(span.resolved_at(Span::mixed_site()));
-            quote!(#config)
-        }
-        None => match &resource.factory {
-            Some(expr) => {
-                let span = user_span(syn::spanned::Spanned::span(expr));
-                quote_spanned!(span=> ::guardian_core::__private::no_config(&(#expr)))
+            match opening {
+                Opening::Reopen => quote!(#config),
+                Opening::Fresh => quote_spanned!(span.resolved_at(Span::mixed_site())=> &#config),
             }
-            None => quote!(&()),
-        },
+        }
+        None => {
+            let span = resource
+                .factory
+                .as_ref()
+                .map_or_else(Span::call_site, |expr| {
+                    user_span(syn::spanned::Spanned::span(expr))
+                });
+            let mut factory_ref = factory_ref.clone();
+            factory_ref.set_span(span.resolved_at(Span::mixed_site()));
+            quote_spanned!(span=> ::guardian_core::__private::no_config(#factory_ref))
+        }
     };
+    let factory = factory_expr(resource);
     let ty = field.ty;
     let span = user_span(handles::type_span(ty));
-    quote_spanned!(span=> ::guardian_core::__private::field::<_, #ty>(#factory).reopen(#config, #live))
+    let call = match opening {
+        Opening::Reopen => {
+            let live = binding(index);
+            quote_spanned!(span=> ::guardian_core::__private::field::<_, #ty>(#factory_ref).reopen(#config, #live))
+        }
+        Opening::Fresh => {
+            quote_spanned!(span=> ::guardian_core::__private::field::<_, #ty>(#factory_ref).open(#config))
+        }
+    };
+    // The factory expression is evaluated once per use; the `match` keeps its
+    // temporaries alive for the whole call.
+    quote! {
+        match #factory {
+            #factory_ref => #call,
+        }
+    }
 }
 
 /// `::guardian_core::__private::factory(&(EXPR))`, spanned on the expression so that
@@ -238,7 +276,7 @@ fn factory_expr(resource: &ResourceAttr) -> TokenStream {
     }
 }
 
-fn close_call(closing: &Ident, field: &Field, resource_value: &Ident) -> TokenStream {
+pub fn close_call(closing: &Ident, field: &Field, resource_value: &Ident) -> TokenStream {
     let Some(resource) = resource(field) else {
         return TokenStream::new();
     };
