@@ -122,6 +122,8 @@ mod error;
 mod factory;
 /// Files: factories that reopen a path in one access mode, lock exclusive writers, and sync on close.
 pub mod fs;
+/// Sockets: factories that connect or bind afresh and re-apply every socket option.
+pub mod net;
 
 pub use error::{BoxError, CloseError, CloseFailure, RebuildError};
 pub use factory::{Factory, Rebuild};

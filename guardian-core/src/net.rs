@@ -1,0 +1,662 @@
+//! Factories for sockets: [`TcpConnect`] (a TCP client), [`TcpListen`],
+//! [`UdpBind`], and [`UnixConnect`] (a Unix-socket client, on Unix).
+//!
+//! A socket cannot be copied: [`TcpStream::try_clone`] gives a second handle to the
+//! *same* connection, whose reads steal each other's bytes. These factories open a
+//! new socket from a recipe instead (an address and the options to set on it), so a
+//! rebuilt value has a connection, or a port, of its own. Every failure is a
+//! [`NetError`] that names the address and the operation.
+//!
+//! ```
+//! use guardian_core::Rebuild;
+//! use guardian_core::net::{TcpConfig, TcpConnect};
+//! use guardian_core::Factory;
+//! use std::net::{TcpListener, TcpStream};
+//! use std::time::Duration;
+//!
+//! #[derive(Rebuild)]
+//! struct Client {
+//!     #[config]
+//!     server: TcpConfig,
+//!     #[resource(factory = TcpConnect, from = server)]
+//!     stream: TcpStream,
+//! }
+//!
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let server = TcpConfig::from(listener.local_addr()?)
+//!     .with_nodelay(true)
+//!     .with_read_timeout(Some(Duration::from_secs(5)));
+//! let client = Client { stream: TcpConnect.open(&server)?, server };
+//! let copy = client.rebuild()?; // a second connection, options re-applied
+//!
+//! let (_, first) = listener.accept()?;
+//! let (_, second) = listener.accept()?;
+//! assert_ne!(first, second); // two peers, two connections
+//! assert!(copy.stream.nodelay()?);
+//! copy.close()?; // shuts the connection down, reports a failure
+//! client.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What a reopen gives back
+//!
+//! | factory | config | a reopen gives | close |
+//! |---|---|---|---|
+//! | [`TcpConnect`] | [`TcpConfig`] | a new connection (a new local port, a new peer on the server), every option of the config set again | `shutdown(Both)` |
+//! | [`TcpListen`] | [`SocketAddr`] | on port 0, a new listener on a new port; on a fixed port, an error | drops it |
+//! | [`UdpBind`] | [`UdpConfig`] | a new socket (on port 0, a new port), peer and timeouts set again; on a fixed port, `EADDRINUSE` | drops it |
+//! | [`UnixConnect`] | [`AbsolutePath`] | a new connection to the socket at the path | `shutdown(Both)` |
+//!
+//! What a reopen does *not* give back:
+//!
+//! - **The live connection's state.** Bytes in flight, bytes received but not yet
+//!   read, and anything the server tied to the live connection (a login, a
+//!   transaction, a subscription) stay with the live socket. The copy is a new client
+//!   as far as the server can tell; repeat the handshake on it.
+//! - **Options set on the live socket after it was opened.** Only what the config
+//!   says is set again. Put every option you rely on in the config; options the
+//!   config has no room for (TTL, broadcast, multicast membership, non-blocking mode)
+//!   must be set again on the copy by hand.
+//! - **The same port, for a socket bound to a fixed one.** Two sockets cannot hold one
+//!   address: a [`TcpListen`] on a fixed port refuses to reopen while the live listener
+//!   exists, without trying, and a [`UdpBind`] on a fixed port gets `EADDRINUSE` from
+//!   the OS; both errors say so. Port 0 asks the OS for a fresh ephemeral port at
+//!   every open, so the copy listens somewhere else: read its address back with
+//!   `local_addr()`.
+//! - **The same server, necessarily.** [`TcpConfig`] keeps the address as written
+//!   (`"db.internal:5432"`) and resolves it at every open, so a copy follows DNS.
+//!
+//! # Closing
+//!
+//! Closing a stream ([`TcpConnect`], [`UnixConnect`]) shuts it down in both directions
+//! (`shutdown(Both)`), so the peer reads end-of-stream at once even if another handle
+//! to the socket is still open, and reports a failure. `NotConnected` (`ENOTCONN`) is
+//! not a failure: it means the connection was already gone (the peer reset it), and
+//! a closed connection is what `close` wants. Listeners and UDP sockets close by
+//! dropping.
+//!
+//! [`TcpConnect`]: crate::net::TcpConnect
+//! [`TcpListen`]: crate::net::TcpListen
+//! [`UdpBind`]: crate::net::UdpBind
+//! [`UnixConnect`]: crate::net::UnixConnect
+//! [`TcpConfig`]: crate::net::TcpConfig
+//! [`UdpConfig`]: crate::net::UdpConfig
+//! [`NetError`]: crate::net::NetError
+//! [`SocketAddr`]: std::net::SocketAddr
+//! [`TcpStream::try_clone`]: std::net::TcpStream::try_clone
+//! [`AbsolutePath`]: crate::fs::AbsolutePath
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::time::Duration;
+
+use crate::Factory;
+
+/// The recipe of a TCP connection: the address and every option to set on it.
+///
+/// The address is kept as written, `"host:port"` or an IP literal with its port, and
+/// resolved at every open (for an IP literal, that is parsing, no DNS), so a rebuilt
+/// connection goes where the name points *now*. The options default to the OS's: no
+/// connect timeout (the OS's own, often minutes), no read or write timeout (block
+/// for ever), `TCP_NODELAY` off.
+///
+/// ```
+/// use guardian_core::net::TcpConfig;
+/// use std::time::Duration;
+///
+/// let config = TcpConfig::new("localhost:8080")
+///     .with_connect_timeout(Some(Duration::from_secs(3)))
+///     .with_read_timeout(Some(Duration::from_secs(30)))
+///     .with_nodelay(true);
+/// assert_eq!(config.address(), "localhost:8080");
+/// assert!(config.nodelay());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TcpConfig {
+    address: String,
+    connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    nodelay: bool,
+}
+
+impl TcpConfig {
+    /// A recipe for connecting to `address` (`"host:port"`, `"10.0.0.7:80"`,
+    /// `"[::1]:80"`), with the OS's default options.
+    pub fn new(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            connect_timeout: None,
+            read_timeout: None,
+            write_timeout: None,
+            nodelay: false,
+        }
+    }
+
+    /// Gives up connecting to each resolved address after `timeout`
+    /// ([`TcpStream::connect_timeout`]); `None` leaves it to the OS. A zero duration
+    /// makes every connect fail with `InvalidInput`.
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the read timeout of every connection ([`TcpStream::set_read_timeout`]);
+    /// `None` blocks for ever. A zero duration makes every open fail.
+    #[must_use]
+    pub fn with_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Sets the write timeout of every connection ([`TcpStream::set_write_timeout`]);
+    /// `None` blocks for ever. A zero duration makes every open fail.
+    #[must_use]
+    pub fn with_write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets `TCP_NODELAY` on every connection ([`TcpStream::set_nodelay`]): `true`
+    /// sends small writes at once instead of coalescing them (Nagle's algorithm).
+    #[must_use]
+    pub fn with_nodelay(mut self, nodelay: bool) -> Self {
+        self.nodelay = nodelay;
+        self
+    }
+
+    /// The address, as written.
+    #[must_use]
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The connect timeout.
+    #[must_use]
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.connect_timeout
+    }
+
+    /// The read timeout.
+    #[must_use]
+    pub fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout
+    }
+
+    /// The write timeout.
+    #[must_use]
+    pub fn write_timeout(&self) -> Option<Duration> {
+        self.write_timeout
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    #[must_use]
+    pub fn nodelay(&self) -> bool {
+        self.nodelay
+    }
+}
+
+impl From<SocketAddr> for TcpConfig {
+    /// A recipe for connecting to `address`, with the OS's default options.
+    fn from(address: SocketAddr) -> Self {
+        Self::new(address.to_string())
+    }
+}
+
+/// Connects a [`TcpStream`] from a [`TcpConfig`]; a reopen connects afresh and sets
+/// every option of the config again.
+///
+/// The address is resolved, and each resolved address tried in turn (with the
+/// config's connect timeout) until one connects; the error of the last one is
+/// reported. Then the read and write timeouts and `TCP_NODELAY` are set, all of them,
+/// even to their defaults. Closing shuts the connection down ([module docs](self)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpConnect;
+
+impl Factory for TcpConnect {
+    type Config = TcpConfig;
+    type Resource = TcpStream;
+    type Error = NetError;
+
+    fn open(&self, config: &TcpConfig) -> Result<TcpStream, NetError> {
+        let target = config.address();
+        let addresses = config
+            .address
+            .to_socket_addrs()
+            .map_err(|error| NetError::new(NetOp::Resolve, target, error))?;
+        let mut last_error = None;
+        for address in addresses {
+            let connected = match config.connect_timeout {
+                Some(timeout) => TcpStream::connect_timeout(&address, timeout),
+                None => TcpStream::connect(address),
+            };
+            match connected {
+                Ok(stream) => {
+                    configure(target, "the read timeout", || {
+                        stream.set_read_timeout(config.read_timeout)
+                    })?;
+                    configure(target, "the write timeout", || {
+                        stream.set_write_timeout(config.write_timeout)
+                    })?;
+                    configure(target, "TCP_NODELAY", || stream.set_nodelay(config.nodelay))?;
+                    return Ok(stream);
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        let error = last_error.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the address resolved to no socket address",
+            )
+        });
+        Err(NetError::new(NetOp::Connect, target, error))
+    }
+
+    fn close(&self, stream: TcpStream) -> Result<(), NetError> {
+        match stream.shutdown(Shutdown::Both) {
+            Err(error) if error.kind() != io::ErrorKind::NotConnected => {
+                let target = stream
+                    .peer_addr()
+                    .map_or_else(|_| String::from("a TCP peer"), |peer| peer.to_string());
+                Err(NetError::new(NetOp::Shutdown, &target, error))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Binds a [`TcpListener`] to a [`SocketAddr`]; a reopen binds a new listener on port 0,
+/// and refuses on a fixed port.
+///
+/// On port 0 the OS picks a fresh ephemeral port at every open, so a rebuilt listener
+/// listens on another port than the live one: read it back with
+/// [`TcpListener::local_addr`]. On a fixed port, the live listener holds the port, so
+/// a reopen is refused without trying, with a [`NetError`] of kind `AddrInUse` that
+/// says so. (Trying would fail the same way on most systems, or, where the OS lets two
+/// listeners share a port, quietly split the incoming connections between them.)
+///
+/// Closing drops the listener; connections not yet accepted are reset.
+///
+/// ```
+/// use guardian_core::Factory;
+/// use guardian_core::net::TcpListen;
+/// use std::net::SocketAddr;
+///
+/// let any_port: SocketAddr = "127.0.0.1:0".parse()?;
+/// let live = TcpListen.open(&any_port)?;
+/// let copy = TcpListen.reopen(&any_port, &live)?;
+/// assert_ne!(live.local_addr()?, copy.local_addr()?);
+///
+/// let fixed = live.local_addr()?; // a fixed port, held by `live`
+/// let refused = TcpListen.reopen(&fixed, &live).unwrap_err();
+/// assert_eq!(refused.kind(), std::io::ErrorKind::AddrInUse);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpListen;
+
+impl Factory for TcpListen {
+    type Config = SocketAddr;
+    type Resource = TcpListener;
+    type Error = NetError;
+
+    fn open(&self, address: &SocketAddr) -> Result<TcpListener, NetError> {
+        TcpListener::bind(address)
+            .map_err(|error| NetError::new(NetOp::Listen, &address.to_string(), error))
+    }
+
+    fn reopen(&self, address: &SocketAddr, live: &TcpListener) -> Result<TcpListener, NetError> {
+        let _ = live;
+        if address.port() == 0 {
+            return self.open(address);
+        }
+        Err(NetError::new(
+            NetOp::Listen,
+            &address.to_string(),
+            io::Error::from(io::ErrorKind::AddrInUse),
+        )
+        .with_hint(
+            "the live listener holds this port, and a listener on a fixed port cannot be \
+             rebuilt while it exists; bind to port 0 to get a fresh port on every rebuild",
+        ))
+    }
+}
+
+/// The recipe of a UDP socket: the address to bind, and optionally the peer to
+/// connect to and the timeouts.
+///
+/// Binding to port 0 gives a fresh ephemeral port at *every* open, so a rebuilt socket
+/// has another port than the live one (peers that send to the live socket's port do
+/// not reach the copy). Binding to a fixed port makes a rebuild fail with `EADDRINUSE`
+/// while the live socket exists.
+///
+/// ```
+/// use guardian_core::net::UdpConfig;
+/// use std::net::SocketAddr;
+///
+/// let peer: SocketAddr = "127.0.0.1:5353".parse()?;
+/// let config = UdpConfig::from("127.0.0.1:0".parse::<SocketAddr>()?).with_peer(Some(peer));
+/// assert_eq!(config.peer(), Some(peer));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UdpConfig {
+    bind: SocketAddr,
+    peer: Option<SocketAddr>,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl UdpConfig {
+    /// A recipe for a socket bound to `bind`, unconnected, without timeouts.
+    #[must_use]
+    pub fn new(bind: SocketAddr) -> Self {
+        Self {
+            bind,
+            peer: None,
+            read_timeout: None,
+            write_timeout: None,
+        }
+    }
+
+    /// Connects every socket to `peer` ([`UdpSocket::connect`]): `send` and `recv`
+    /// then talk to it only.
+    #[must_use]
+    pub fn with_peer(mut self, peer: Option<SocketAddr>) -> Self {
+        self.peer = peer;
+        self
+    }
+
+    /// Sets the read timeout of every socket; `None` blocks for ever.
+    #[must_use]
+    pub fn with_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Sets the write timeout of every socket; `None` blocks for ever.
+    #[must_use]
+    pub fn with_write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// The address sockets are bound to.
+    #[must_use]
+    pub fn bind(&self) -> SocketAddr {
+        self.bind
+    }
+
+    /// The peer sockets are connected to.
+    #[must_use]
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// The read timeout.
+    #[must_use]
+    pub fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout
+    }
+
+    /// The write timeout.
+    #[must_use]
+    pub fn write_timeout(&self) -> Option<Duration> {
+        self.write_timeout
+    }
+}
+
+impl From<SocketAddr> for UdpConfig {
+    /// A recipe for a socket bound to `bind`, unconnected, without timeouts.
+    fn from(bind: SocketAddr) -> Self {
+        Self::new(bind)
+    }
+}
+
+/// Binds a [`UdpSocket`] from a [`UdpConfig`]; a reopen binds a new socket and sets
+/// the peer and timeouts again.
+///
+/// On port 0, the new socket has a new port. On a fixed port, the OS refuses the
+/// second bind while the live socket exists; the [`NetError`] keeps the OS error
+/// (`EADDRINUSE`, kind `AddrInUse`) and says why. Datagrams already queued for the
+/// live socket stay with it. Closing drops the socket.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UdpBind;
+
+impl UdpBind {
+    fn bind(config: &UdpConfig, hint: Option<&'static str>) -> Result<UdpSocket, NetError> {
+        let bind = config.bind.to_string();
+        let socket = UdpSocket::bind(config.bind).map_err(|error| {
+            let in_use = error.kind() == io::ErrorKind::AddrInUse;
+            let err = NetError::new(NetOp::Bind, &bind, error);
+            match hint {
+                Some(hint) if in_use => err.with_hint(hint),
+                _ => err,
+            }
+        })?;
+        if let Some(peer) = config.peer {
+            socket
+                .connect(peer)
+                .map_err(|error| NetError::new(NetOp::Connect, &peer.to_string(), error))?;
+        }
+        configure(&bind, "the read timeout", || {
+            socket.set_read_timeout(config.read_timeout)
+        })?;
+        configure(&bind, "the write timeout", || {
+            socket.set_write_timeout(config.write_timeout)
+        })?;
+        Ok(socket)
+    }
+}
+
+impl Factory for UdpBind {
+    type Config = UdpConfig;
+    type Resource = UdpSocket;
+    type Error = NetError;
+
+    fn open(&self, config: &UdpConfig) -> Result<UdpSocket, NetError> {
+        Self::bind(config, None)
+    }
+
+    fn reopen(&self, config: &UdpConfig, live: &UdpSocket) -> Result<UdpSocket, NetError> {
+        let _ = live;
+        Self::bind(
+            config,
+            Some(
+                "the live socket holds this port, and a socket on a fixed port cannot be \
+                 rebuilt while it exists; bind to port 0 to get a fresh port on every rebuild",
+            ),
+        )
+    }
+}
+
+/// Connects a [`UnixStream`](std::os::unix::net::UnixStream) to the socket at an
+/// [`AbsolutePath`](crate::fs::AbsolutePath); a reopen connects afresh.
+///
+/// The path is absolute for the same reason as a file's (see
+/// [`AbsolutePath`](crate::fs::AbsolutePath)). Socket paths are limited to about a
+/// hundred bytes (`sun_path`); a longer one fails to connect with `InvalidInput`, and
+/// the error names the path. No option is set. Closing shuts the connection down
+/// ([module docs](self)).
+///
+/// ```
+/// use guardian_core::Factory;
+/// use guardian_core::fs::AbsolutePath;
+/// use guardian_core::net::UnixConnect;
+/// use std::os::unix::net::UnixListener;
+///
+/// # let dir = std::env::temp_dir().join(format!("guardian-unix-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let path = AbsolutePath::new(dir.join("server.sock"))?;
+/// let listener = UnixListener::bind(&path)?;
+/// let live = UnixConnect.open(&path)?;
+/// let copy = UnixConnect.reopen(&path, &live)?;
+/// let (_first, _) = listener.accept()?;
+/// let (_second, _) = listener.accept()?; // the server sees two clients
+/// UnixConnect.close(copy)?;
+/// UnixConnect.close(live)?;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(unix)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnixConnect;
+
+#[cfg(unix)]
+impl Factory for UnixConnect {
+    type Config = crate::fs::AbsolutePath;
+    type Resource = std::os::unix::net::UnixStream;
+    type Error = NetError;
+
+    fn open(
+        &self,
+        path: &crate::fs::AbsolutePath,
+    ) -> Result<std::os::unix::net::UnixStream, NetError> {
+        std::os::unix::net::UnixStream::connect(path.as_path())
+            .map_err(|error| NetError::new(NetOp::Connect, &path.display().to_string(), error))
+    }
+
+    fn close(&self, stream: std::os::unix::net::UnixStream) -> Result<(), NetError> {
+        match stream.shutdown(Shutdown::Both) {
+            Err(error) if error.kind() != io::ErrorKind::NotConnected => {
+                let target = stream
+                    .peer_addr()
+                    .ok()
+                    .and_then(|peer| peer.as_pathname().map(|path| path.display().to_string()))
+                    .unwrap_or_else(|| String::from("a Unix socket"));
+                Err(NetError::new(NetOp::Shutdown, &target, error))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a socket factory was doing when it failed; see [`NetError::op`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NetOp {
+    /// Resolving a `host:port` address ([`TcpConnect`]).
+    Resolve,
+    /// Connecting to a server ([`TcpConnect`], [`UnixConnect`]) or a UDP peer
+    /// ([`UdpBind`]).
+    Connect,
+    /// Binding a UDP socket ([`UdpBind`]).
+    Bind,
+    /// Binding a listener ([`TcpListen`]).
+    Listen,
+    /// Setting an option on a new socket; the option's name is in the message.
+    Configure(&'static str),
+    /// Shutting a connection down (closing).
+    Shutdown,
+}
+
+/// A socket factory failed: the operation, the address (or socket path), and the
+/// [`io::Error`].
+///
+/// `Display` reads "cannot connect to 127.0.0.1:9: Connection refused (os error 111)",
+/// followed, for a rebuild refused on a fixed port, by why. As with
+/// [`FileError`](crate::fs::FileError), the message includes the `io::Error`'s, so
+/// [`source`](Error::source) skips it and returns the `io::Error`'s own source; the
+/// `io::Error` is [`io_error`](NetError::io_error).
+#[derive(Debug)]
+pub struct NetError {
+    op: NetOp,
+    target: String,
+    source: io::Error,
+    hint: Option<&'static str>,
+}
+
+impl NetError {
+    #[cold]
+    fn new(op: NetOp, target: &str, source: io::Error) -> Self {
+        Self {
+            op,
+            target: target.to_owned(),
+            source,
+            hint: None,
+        }
+    }
+
+    fn with_hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    /// What was being done.
+    #[must_use]
+    pub fn op(&self) -> NetOp {
+        self.op
+    }
+
+    /// The address (as written in the config) or socket path.
+    #[must_use]
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The underlying I/O error.
+    #[must_use]
+    pub fn io_error(&self) -> &io::Error {
+        &self.source
+    }
+
+    /// The kind of the underlying I/O error (`AddrInUse` for a fixed port held by the
+    /// live socket, `ConnectionRefused`, `TimedOut`, ...).
+    #[must_use]
+    pub fn kind(&self) -> io::ErrorKind {
+        self.source.kind()
+    }
+
+    /// Takes the underlying I/O error out.
+    #[must_use]
+    pub fn into_io_error(self) -> io::Error {
+        self.source
+    }
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let target = &self.target;
+        match self.op {
+            NetOp::Resolve => write!(f, "cannot resolve {target}")?,
+            NetOp::Connect => write!(f, "cannot connect to {target}")?,
+            NetOp::Bind => write!(f, "cannot bind a UDP socket to {target}")?,
+            NetOp::Listen => write!(f, "cannot listen on {target}")?,
+            NetOp::Configure(option) => {
+                write!(f, "cannot set {option} of the socket for {target}")?;
+            }
+            NetOp::Shutdown => write!(f, "cannot shut down the connection to {target}")?,
+        }
+        write!(f, ": {}", self.source)?;
+        if let Some(hint) = self.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error for NetError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        // The io::Error's message is part of our `Display`; hand on its own cause.
+        self.source.source()
+    }
+}
+
+impl From<NetError> for io::Error {
+    /// An `io::Error` of the same kind whose message is the `NetError`'s.
+    fn from(error: NetError) -> io::Error {
+        io::Error::new(error.kind(), error)
+    }
+}
+
+fn configure(
+    target: &str,
+    option: &'static str,
+    set: impl FnOnce() -> io::Result<()>,
+) -> Result<(), NetError> {
+    set().map_err(|error| NetError::new(NetOp::Configure(option), target, error))
+}
