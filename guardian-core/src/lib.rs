@@ -124,6 +124,8 @@ mod factory;
 pub mod fs;
 /// Sockets: factories that connect or bind afresh and re-apply every socket option.
 pub mod net;
+/// Locks: factories that copy the data behind a `Mutex` or `RwLock` into a fresh, unlocked lock.
+pub mod sync;
 
 pub use error::{BoxError, CloseError, CloseFailure, RebuildError};
 pub use factory::{Factory, Rebuild};
