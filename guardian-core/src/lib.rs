@@ -124,6 +124,12 @@ mod factory;
 pub mod fs;
 /// Sockets: factories that connect or bind afresh and re-apply every socket option.
 pub mod net;
+/// PostgreSQL sessions: a factory that opens a fresh session and re-applies its settings.
+#[cfg(feature = "postgres")]
+pub mod postgres;
+/// SQLite connections: a factory that re-applies connection settings and refuses hollow copies.
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 /// Locks: factories that copy the data behind a `Mutex` or `RwLock` into a fresh, unlocked lock.
 pub mod sync;
 
