@@ -14,5 +14,6 @@ fn ui() {
     t.compile_fail("tests/ui/factory/*.rs");
     t.compile_fail("tests/ui/copy_clone/*.rs");
     t.compile_fail("tests/ui/shapes/*.rs");
+    t.compile_fail("tests/ui/blueprint/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }

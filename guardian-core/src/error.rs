@@ -302,3 +302,18 @@ impl fmt::Debug for CloseError {
 }
 
 impl Error for CloseError {}
+
+/// Displays an error followed by its chain of sources: `a: b: c`.
+pub(crate) struct Chain<'a>(pub &'a (dyn Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
+        }
+        Ok(())
+    }
+}

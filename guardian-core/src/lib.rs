@@ -118,6 +118,7 @@
 //! goes on after a failure and returns a [`CloseError`] naming every field that failed.
 //! A derived type must not implement `Drop`: `close` takes it apart by value.
 
+mod blueprint;
 mod error;
 mod factory;
 /// Files: factories that reopen a path in one access mode, lock exclusive writers, and sync on close.
@@ -134,6 +135,7 @@ pub mod sqlite;
 pub mod sync;
 
 pub use error::{BoxError, CloseError, CloseFailure, RebuildError};
+pub use blueprint::FromBlueprint;
 pub use factory::{Factory, Rebuild};
 
 /// Derives [`Rebuild`](trait@Rebuild): `#[config]` fields are cloned, `#[resource]`

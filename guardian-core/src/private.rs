@@ -253,6 +253,7 @@ pub use serde;
 /// keep the typed [`RebuildError`]).
 #[cfg(feature = "serde")]
 #[cold]
+#[must_use]
 pub fn load_error<E: serde::de::Error>(error: &RebuildError) -> E {
     E::custom(format_args!("cannot load: {}", crate::error::Chain(error)))
 }

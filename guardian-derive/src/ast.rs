@@ -3,13 +3,16 @@
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Fields, Generics, Ident, Member, Type};
+use syn::{Attribute, DeriveInput, Fields, Generics, Ident, Member, Type};
 
 use crate::attr::{self, FieldAttrs, TypeAttrs};
 use crate::ctxt::Ctxt;
 
 pub struct Input<'a> {
     pub ident: &'a Ident,
+    pub vis: &'a syn::Visibility,
+    /// The type's own attributes (`#[serde(...)]` is forwarded to the blueprint).
+    pub original_attrs: &'a [Attribute],
     pub generics: &'a Generics,
     pub attrs: TypeAttrs,
     pub data: Data<'a>,
@@ -27,7 +30,18 @@ pub enum Data<'a> {
 pub struct Variant<'a> {
     /// `None` for a struct.
     pub ident: Option<&'a Ident>,
+    /// A variant's own attributes (empty for a struct, whose are the type's).
+    pub attrs: &'a [Attribute],
+    pub style: Style,
     pub fields: Vec<Field<'a>>,
+}
+
+/// How a body's fields are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Named,
+    Tuple,
+    Unit,
 }
 
 pub struct Field<'a> {
@@ -47,13 +61,13 @@ impl<'a> Input<'a> {
         };
         let attrs = attr::container(cx, &node.attrs, place);
         let data = match &node.data {
-            syn::Data::Struct(data) => Data::Struct(Variant::from_syn(cx, None, &data.fields)),
+            syn::Data::Struct(data) => Data::Struct(Variant::from_syn(cx, None, &[], &data.fields)),
             syn::Data::Enum(data) => Data::Enum(
                 data.variants
                     .iter()
                     .map(|variant| {
                         attr::container(cx, &variant.attrs, "a variant");
-                        Variant::from_syn(cx, Some(&variant.ident), &variant.fields)
+                        Variant::from_syn(cx, Some(&variant.ident), &variant.attrs, &variant.fields)
                     })
                     .collect(),
             ),
@@ -61,6 +75,8 @@ impl<'a> Input<'a> {
         };
         Input {
             ident: &node.ident,
+            vis: &node.vis,
+            original_attrs: &node.attrs,
             generics: &node.generics,
             attrs,
             data,
@@ -85,7 +101,17 @@ impl<'a> Input<'a> {
 }
 
 impl<'a> Variant<'a> {
-    fn from_syn(cx: &Ctxt, ident: Option<&'a Ident>, fields: &'a Fields) -> Self {
+    fn from_syn(
+        cx: &Ctxt,
+        ident: Option<&'a Ident>,
+        attrs: &'a [Attribute],
+        fields: &'a Fields,
+    ) -> Self {
+        let style = match fields {
+            Fields::Named(_) => Style::Named,
+            Fields::Unnamed(_) => Style::Tuple,
+            Fields::Unit => Style::Unit,
+        };
         let fields = fields
             .iter()
             .zip(fields.members())
@@ -96,7 +122,12 @@ impl<'a> Variant<'a> {
                 attrs: attr::field(cx, &original.attrs),
             })
             .collect();
-        Variant { ident, fields }
+        Variant {
+            ident,
+            attrs,
+            style,
+            fields,
+        }
     }
 
     pub fn field(&self, member: &Member) -> Option<&Field<'a>> {

@@ -6,11 +6,13 @@ use syn::meta::ParseNestedMeta;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, Member, Path, Token};
+use syn::{Attribute, Expr, Ident, Member, Path, Token};
 
 use crate::ctxt::Ctxt;
 
 /// What a field's attribute says it is.
+// One per field, built once per expansion: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Role {
     Config(ConfigAttr),
     Resource(ResourceAttr),
@@ -40,6 +42,18 @@ pub struct FieldAttrs {
 pub struct TypeAttrs {
     pub derives_copy: Option<Path>,
     pub derives_clone: Option<Path>,
+    /// `#[rebuild(blueprint ...)]` or `#[rebuild(serde)]`.
+    pub blueprint: Option<BlueprintAttr>,
+}
+
+/// What `#[rebuild(...)]` asks for.
+pub struct BlueprintAttr {
+    /// `blueprint(name = ...)`; the default is `{Type}Blueprint`.
+    pub name: Option<Ident>,
+    /// `blueprint(derive(...))`: extra derives for the blueprint type.
+    pub derives: Vec<Path>,
+    /// `serde`, where it was written.
+    pub serde: Option<Span>,
 }
 
 const RESOURCE_FORM: &str = "#[resource(factory = MyFactory, from = config_field)]";
@@ -238,6 +252,7 @@ fn path_name(path: &Path) -> String {
 /// or `#[resource]` placed on the container or a variant instead of a field.
 pub fn container(cx: &Ctxt, attrs: &[Attribute], place: &str) -> TypeAttrs {
     let mut out = TypeAttrs::default();
+    let is_type = !place.contains("variant");
     for attr in attrs {
         if attr.path().is_ident("config") || attr.path().is_ident("resource") {
             cx.error_spanned_by(
@@ -247,6 +262,15 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute], place: &str) -> TypeAttrs {
                     path_name(attr.path())
                 ),
             );
+        } else if attr.path().is_ident("rebuild") {
+            if is_type {
+                rebuild(cx, attr, &mut out);
+            } else {
+                cx.error_spanned_by(
+                    attr,
+                    "`#[rebuild(...)]` goes on the type, not on a variant: write it above the `enum`",
+                );
+            }
         } else if attr.path().is_ident("derive") {
             let Ok(paths) = attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
             else {
@@ -263,4 +287,89 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute], place: &str) -> TypeAttrs {
         }
     }
     out
+}
+
+const REBUILD_FORM: &str = "`#[rebuild(blueprint)]`, `#[rebuild(blueprint(name = MyBlueprint, derive(Debug)))]` or `#[rebuild(serde)]`";
+
+/// `#[rebuild(blueprint)]`, `#[rebuild(blueprint(name = X, derive(Debug)))]`,
+/// `#[rebuild(serde)]` (which implies a blueprint).
+fn rebuild(cx: &Ctxt, attr: &Attribute, out: &mut TypeAttrs) {
+    if !matches!(attr.meta, syn::Meta::List(_)) {
+        cx.error_spanned_by(
+            attr,
+            format!("`#[rebuild]` needs a list: write {REBUILD_FORM}"),
+        );
+        return;
+    }
+    let parsed = attr.parse_nested_meta(|meta| {
+        let blueprint = out.blueprint.get_or_insert_with(|| BlueprintAttr {
+            name: None,
+            derives: Vec::new(),
+            serde: None,
+        });
+        if meta.path.is_ident("serde") {
+            if blueprint.serde.is_some() {
+                cx.push(meta.error("duplicate `serde` in `#[rebuild(...)]`: give it once"));
+            }
+            blueprint.serde = Some(meta.path.span());
+            if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                cx.push(meta.error("`serde` takes no value: write `#[rebuild(serde)]`"));
+                skip_value(meta.input)?;
+            }
+        } else if meta.path.is_ident("blueprint") {
+            if meta.input.peek(Token![=]) {
+                cx.push(meta.error(
+                    "write the blueprint's name as `#[rebuild(blueprint(name = MyBlueprint))]`",
+                ));
+                skip_value(meta.input)?;
+            } else if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                meta.parse_nested_meta(|inner| {
+                    if inner.path.is_ident("name") {
+                        let Some(input) = value(cx, &inner, "name = MyBlueprint")? else {
+                            return Ok(());
+                        };
+                        match input.parse::<Ident>() {
+                            Ok(ident) if blueprint.name.is_some() => {
+                                cx.error_spanned_by(ident, "duplicate `name` in `blueprint(...)`: give it once");
+                            }
+                            Ok(ident) => blueprint.name = Some(ident),
+                            Err(_) => {
+                                cx.push(input.error("`name` is the blueprint type's name: write `name = MyBlueprint`"));
+                                skip_value(input)?;
+                            }
+                        }
+                    } else if inner.path.is_ident("derive") {
+                        if inner.input.peek(syn::token::Paren) {
+                            let content;
+                            syn::parenthesized!(content in inner.input);
+                            match Punctuated::<Path, Token![,]>::parse_terminated(&content) {
+                                Ok(paths) => blueprint.derives.extend(paths),
+                                Err(err) => cx.push(err),
+                            }
+                        } else {
+                            cx.push(inner.error("write the blueprint's derives as `derive(Debug, PartialEq)`"));
+                            skip_value(inner.input)?;
+                        }
+                    } else {
+                        cx.push(inner.error(format!(
+                            "unknown key `{}` in `blueprint(...)`: the keys are `name` and `derive`",
+                            path_name(&inner.path)
+                        )));
+                        skip_value(inner.input)?;
+                    }
+                    Ok(())
+                })?;
+            }
+        } else {
+            cx.push(meta.error(format!(
+                "unknown key `{}` in `#[rebuild(...)]`: write {REBUILD_FORM}",
+                path_name(&meta.path)
+            )));
+            skip_value(meta.input)?;
+        }
+        Ok(())
+    });
+    if let Err(err) = parsed {
+        cx.push(err);
+    }
 }

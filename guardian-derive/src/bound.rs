@@ -17,6 +17,11 @@ use crate::attr::Role;
 
 /// The type's where-clause plus the inferred bounds, as tokens (`where ...` or nothing).
 pub fn where_clause(input: &Input) -> TokenStream {
+    where_clause_with(input, Vec::new())
+}
+
+/// [`where_clause`] plus `extra` predicates.
+pub fn where_clause_with(input: &Input, extra: Vec<TokenStream>) -> TokenStream {
     let params: BTreeSet<&Ident> = input
         .generics
         .type_params()
@@ -46,6 +51,7 @@ pub fn where_clause(input: &Input) -> TokenStream {
             }
         }
     }
+    predicates.extend(extra);
     if predicates.is_empty() {
         TokenStream::new()
     } else {

@@ -15,7 +15,7 @@ use syn::{DeriveInput, Ident};
 use crate::ast::{Data, Field, Input, Variant};
 use crate::attr::{ResourceAttr, Role};
 use crate::ctxt::Ctxt;
-use crate::{bound, fallback, handles, valid};
+use crate::{blueprint, bound, fallback, handles, valid};
 
 /// The whole derive: parse, validate, expand, or report every error with a stub impl.
 pub fn derive(input: TokenStream) -> TokenStream {
@@ -81,7 +81,12 @@ fn impl_rebuild(input: &Input) -> TokenStream {
     };
 
     let checks = not_copy_checks(input);
+    let blueprint = match &input.attrs.blueprint {
+        Some(attr) => blueprint::expand(input, attr),
+        None => TokenStream::new(),
+    };
     quote! {
+        #blueprint
         #[automatically_derived]
         impl #impl_generics ::guardian_core::Rebuild for #ident #ty_generics #where_clause {
             #[inline]

@@ -8,6 +8,7 @@
 
 mod ast;
 mod attr;
+mod blueprint;
 mod bound;
 mod ctxt;
 mod expand;
@@ -22,7 +23,7 @@ use proc_macro::TokenStream;
 
 /// Derives `guardian_core::Rebuild`: `#[config]` fields are cloned, `#[resource]`
 /// fields reopened through their factory. See `guardian_core`'s docs.
-#[proc_macro_derive(Rebuild, attributes(config, resource))]
+#[proc_macro_derive(Rebuild, attributes(config, resource, rebuild, serde))]
 pub fn derive_rebuild(input: TokenStream) -> TokenStream {
     expand::derive(input.into()).into()
 }

@@ -6,6 +6,9 @@
 //! `GUARDIAN_FUZZ_CASES` (default 4000) and `GUARDIAN_FUZZ_SEED` run it longer or
 //! elsewhere; a failure prints the seed and the input.
 
+// The input generator favours readable `push_str(&format!(..))` over `write!`.
+#![allow(clippy::format_push_string)]
+
 use std::panic;
 
 use proc_macro2::{TokenStream, TokenTree};
@@ -375,4 +378,27 @@ fn several_mistakes_are_reported_together() {
     error_spans(&expand::derive(input), &mut spans);
     // no role; live handle; missing factory; `from` names nothing; unknown key.
     assert_eq!(spans.len(), 5);
+}
+
+#[test]
+fn serde_without_the_feature_is_one_clear_error() {
+    let input: TokenStream = "#[rebuild(serde)] struct S { #[config] path: PathBuf }"
+        .parse()
+        .expect("valid tokens");
+    let output = expand::derive(input).to_string();
+    if cfg!(feature = "serde") {
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(output.contains("Deserialize"), "{output}");
+    } else {
+        let mut spans = Vec::new();
+        error_spans(
+            &expand::derive(output.parse().unwrap_or_default()),
+            &mut spans,
+        );
+        assert!(
+            output.contains("needs guardian-core's `serde` feature"),
+            "{output}"
+        );
+        assert_eq!(output.matches("compile_error").count(), 1, "{output}");
+    }
 }

@@ -18,6 +18,7 @@ pub fn check(cx: &Ctxt, input: &Input) {
         return;
     }
     check_derives(cx, input);
+    check_blueprint(cx, input);
     for variant in input.variants() {
         for field in &variant.fields {
             check_role(cx, field);
@@ -162,4 +163,96 @@ fn check_config_handle(cx: &Ctxt, field: &Field) {
         ),
     };
     cx.push(syn::Error::new(found.span, message));
+}
+
+fn check_blueprint(cx: &Ctxt, input: &Input) {
+    let wants_serde = input
+        .attrs
+        .blueprint
+        .as_ref()
+        .is_some_and(|attr| attr.serde.is_some());
+    let mut elsewhere: Vec<&syn::Attribute> = input.original_attrs.iter().collect();
+    for variant in input.variants() {
+        elsewhere.extend(variant.attrs);
+        for field in &variant.fields {
+            if field.is_resource() {
+                for serde in field
+                    .original
+                    .attrs
+                    .iter()
+                    .filter(|attr| attr.path().is_ident("serde"))
+                {
+                    cx.error_spanned_by(
+                        serde,
+                        "a `#[resource]` field is never serialised (the blueprint holds only the \
+                         config, and loading reopens the resource): remove `#[serde(...)]`",
+                    );
+                }
+            } else {
+                elsewhere.extend(&field.original.attrs);
+            }
+        }
+    }
+    if !wants_serde {
+        for attr in elsewhere
+            .into_iter()
+            .filter(|attr| attr.path().is_ident("serde"))
+        {
+            cx.error_spanned_by(
+                attr,
+                "`#[serde(...)]` applies to the blueprint that `#[rebuild(serde)]` serialises: \
+                 add `#[rebuild(serde)]` to the type, or remove this attribute",
+            );
+        }
+    }
+    let Some(attr) = &input.attrs.blueprint else {
+        return;
+    };
+    if let Some(span) = attr.serde
+        && !cfg!(feature = "serde")
+    {
+        cx.push(syn::Error::new(
+            span,
+            "`#[rebuild(serde)]` needs guardian-core's `serde` feature: \
+             `guardian-core = { version = \"0.1\", features = [\"serde\"] }`",
+        ));
+    }
+    // The blueprint holds only config fields, so every generic parameter must appear
+    // in one of them.
+    let config_tokens: Vec<proc_macro2::TokenStream> = input
+        .variants()
+        .iter()
+        .flat_map(|variant| variant.fields.iter())
+        .filter(|field| matches!(field.attrs.role, Some(Role::Config(_))))
+        .map(|field| quote::ToTokens::to_token_stream(field.ty))
+        .collect();
+    for param in &input.generics.params {
+        let (ident, what) = match param {
+            syn::GenericParam::Type(param) => (&param.ident, "type parameter"),
+            syn::GenericParam::Lifetime(param) => (&param.lifetime.ident, "lifetime"),
+            syn::GenericParam::Const(param) => (&param.ident, "const parameter"),
+        };
+        if !config_tokens
+            .iter()
+            .any(|tokens| mentions(tokens.clone(), ident))
+        {
+            cx.error_spanned_by(
+                param,
+                format!(
+                    "the blueprint holds only `#[config]` fields, and no `#[config]` field uses \
+                     {what} `{}`: use it in a config field (e.g. `PhantomData`), or drop \
+                     `#[rebuild(blueprint)]` / `#[rebuild(serde)]`",
+                    quote::ToTokens::to_token_stream(param)
+                ),
+            );
+        }
+    }
+}
+
+fn mentions(tokens: proc_macro2::TokenStream, ident: &syn::Ident) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(found) => found == *ident,
+        proc_macro2::TokenTree::Group(group) => mentions(group.stream(), ident),
+        _ => false,
+    })
 }
