@@ -9,31 +9,20 @@
 //! Run it with `cargo run --example chess_branch`.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
 
+use guardian_core::fs::{AbsolutePath, AppendFile, FileError};
 use guardian_core::{Factory, Rebuild};
 use guardian_suite::TempDir;
 
-/// How the log is opened: for appending, created if missing.
-struct AppendFile;
-
-impl Factory for AppendFile {
-    type Config = Path;
-    type Resource = File;
-    type Error = io::Error;
-
-    fn open(&self, path: &Path) -> io::Result<File> {
-        File::options().create(true).append(true).open(path)
-    }
-}
-
-/// One line of play and the log it is written to.
+/// One line of play and the log it is written to. The built-in `AppendFile` opens
+/// the log for appending (created if missing); its recipe is an `AbsolutePath`, made
+/// absolute once, so a rebuild opens the same file whatever the working directory.
 #[derive(Rebuild)]
 struct MatchLogger {
     #[config]
-    path: PathBuf,
+    path: AbsolutePath,
     #[config]
     moves: Vec<String>,
     #[resource(factory = AppendFile, from = path)]
@@ -41,7 +30,7 @@ struct MatchLogger {
 }
 
 impl MatchLogger {
-    fn new(path: PathBuf) -> io::Result<Self> {
+    fn new(path: AbsolutePath) -> Result<Self, FileError> {
         Ok(Self {
             log: AppendFile.open(&path)?,
             path,
@@ -50,7 +39,7 @@ impl MatchLogger {
     }
 
     /// Plays a move and logs it, tagged with the descriptor that wrote it.
-    fn play(&mut self, san: &str) -> io::Result<()> {
+    fn play(&mut self, san: &str) -> std::io::Result<()> {
         self.moves.push(san.to_owned());
         let fd = self.log.as_raw_fd();
         writeln!(self.log, "fd {fd}: {}", numbered(self.moves.len(), san))
@@ -78,7 +67,7 @@ fn numbered(ply: usize, san: &str) -> String {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = TempDir::new("chess-branch")?;
-    let mut game = MatchLogger::new(dir.path().join("match.log"))?;
+    let mut game = MatchLogger::new(AbsolutePath::new(dir.path().join("match.log"))?)?;
     for san in ["e4", "e5", "Bc4", "Nc6", "Qh5"] {
         game.play(san)?;
     }
@@ -92,10 +81,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         what_if.log.as_raw_fd()
     );
 
-    for san in ["Nf6", "Qxf7#"] {
-        game.play(san)?;
-    }
-    for san in ["g6", "Qf3", "Nf6"] {
+    // The two lines take turns: each handle appends to the same file, neither
+    // disturbing the other's position.
+    let main_line = ["Nf6", "Qxf7#"];
+    let alternative = ["g6", "Qf3", "Nf6"];
+    for (turn, san) in alternative.iter().enumerate() {
+        if let Some(main) = main_line.get(turn) {
+            game.play(main)?;
+        }
         what_if.play(san)?;
     }
     println!("Game:    {}", game.movetext());
@@ -108,6 +101,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("Both loggers closed with close()?, the Guardian Rule.\n");
 
     println!("match.log, written through both descriptors:");
-    print!("{}", std::fs::read_to_string(path)?);
+    print!("{}", std::fs::read_to_string(&*path)?);
     Ok(())
 }

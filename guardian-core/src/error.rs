@@ -304,8 +304,10 @@ impl fmt::Debug for CloseError {
 impl Error for CloseError {}
 
 /// Displays an error followed by its chain of sources: `a: b: c`.
+#[cfg(feature = "serde")]
 pub(crate) struct Chain<'a>(pub &'a (dyn Error + 'static));
 
+#[cfg(feature = "serde")]
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)?;
