@@ -117,6 +117,21 @@
 //! flushes and syncs, for the built-in file factories), in reverse declaration order,
 //! goes on after a failure and returns a [`CloseError`] naming every field that failed.
 //! A derived type must not implement `Drop`: `close` takes it apart by value.
+//!
+//! # Built-in factories
+//!
+//! One module per family, each saying what a reopen gives back and what it refuses:
+//! [`fs`] (read, resume-read, append, exclusive write, buffered; recipes are
+//! [`fs::AbsolutePath`]s), [`net`] (TCP, UDP, Unix-socket clients), [`sync`] (locks
+//! whose data is copied into a fresh lock), and with features `sqlite` and `postgres`
+//! the database connections.
+//!
+//! # Blueprints and serde
+//!
+//! `#[rebuild(blueprint)]` generates the recipe as a type of its own and implements
+//! [`FromBlueprint`]: build later, edit, [`rebuild_with`](FromBlueprint::rebuild_with).
+//! With the `serde` feature, `#[rebuild(serde)]` (de)serialises a value through its
+//! blueprint: only the config is written, and loading reopens every resource.
 
 mod blueprint;
 mod error;
