@@ -149,8 +149,8 @@ pub mod sqlite;
 /// Locks: factories that copy the data behind a `Mutex` or `RwLock` into a fresh, unlocked lock.
 pub mod sync;
 
-pub use error::{BoxError, CloseError, CloseFailure, RebuildError};
 pub use blueprint::FromBlueprint;
+pub use error::{BoxError, CloseError, CloseFailure, RebuildError};
 pub use factory::{Factory, Rebuild};
 
 /// Derives [`Rebuild`](trait@Rebuild): `#[config]` fields are cloned, `#[resource]`
