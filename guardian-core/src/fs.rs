@@ -510,6 +510,9 @@ pub enum FileOp {
     Flush,
     /// Syncing data to the storage device (closing a writer).
     Sync,
+    /// Opening the root directory of a confined factory
+    /// (`confine::Confined::new`, feature `confine`).
+    OpenRoot,
 }
 
 /// A file factory failed: the operation, the path, and the [`io::Error`].
@@ -540,7 +543,7 @@ pub struct FileError {
 
 impl FileError {
     #[cold]
-    fn new(op: FileOp, path: Option<&Path>, source: io::Error) -> Self {
+    pub(crate) fn new(op: FileOp, path: Option<&Path>, source: io::Error) -> Self {
         Self {
             op,
             path: path.map(Path::to_path_buf),
@@ -604,6 +607,7 @@ impl fmt::Display for FileError {
             FileOp::Seek => write!(f, "cannot seek {path} to the live handle's position")?,
             FileOp::Flush => write!(f, "cannot flush {path}")?,
             FileOp::Sync => write!(f, "cannot sync {path}")?,
+            FileOp::OpenRoot => write!(f, "cannot open the root directory {path}")?,
         }
         if self.is_held_by_another_handle() {
             f.write_str(": it is held by another handle")

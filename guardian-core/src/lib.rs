@@ -134,6 +134,10 @@
 //! blueprint: only the config is written, and loading reopens every resource.
 
 mod blueprint;
+/// Loading untrusted recipes: file factories confined below a root directory, TCP
+/// connections confined to an allow-list (feature `confine`).
+#[cfg(feature = "confine")]
+pub mod confine;
 mod error;
 mod factory;
 /// Files: factories that reopen a path in one access mode, lock exclusive writers, and sync on close.

@@ -572,7 +572,7 @@ pub struct NetError {
 
 impl NetError {
     #[cold]
-    fn new(op: NetOp, target: &str, source: io::Error) -> Self {
+    pub(crate) fn new(op: NetOp, target: &str, source: io::Error) -> Self {
         Self {
             op,
             target: target.to_owned(),
@@ -653,7 +653,7 @@ impl From<NetError> for io::Error {
     }
 }
 
-fn configure(
+pub(crate) fn configure(
     target: &str,
     option: &'static str,
     set: impl FnOnce() -> io::Result<()>,

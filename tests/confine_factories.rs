@@ -1,0 +1,493 @@
+//! The confined factories of `guardian_core::confine` on the real file system and real
+//! sockets: absolute paths, `..` and symlinks that lead out of the root are refused
+//! and nothing outside is opened or created; nested paths below the root work and
+//! rebuilds get descriptors of their own; the allow-list refuses before any
+//! connection is attempted (a listener that is not on the list sees nothing).
+#![cfg(feature = "confine")]
+
+use std::error::Error;
+use std::fs::File;
+use std::io::{ErrorKind, Read, Seek, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use guardian_core::confine::{
+    AllowList, Confined, ConfinedTcp, Escape, EscapeKind, NotAllowed, NotAllowedKind, OnceConfined,
+};
+use guardian_core::fs::{
+    AppendFile, Buffered, ExclusiveFile, FileError, FileOp, ReadFile, ResumeReadFile,
+};
+use guardian_core::net::{NetError, NetOp, TcpConfig};
+use guardian_core::{Factory, FromBlueprint, Rebuild, RebuildError};
+use guardian_suite::{TempDir, open_fd_count};
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+/// The descriptor-counting tests hold this for writing; every other test holds it
+/// for reading.
+static PROCESS: RwLock<()> = RwLock::new(());
+
+fn shared() -> RwLockReadGuard<'static, ()> {
+    PROCESS.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn alone() -> RwLockWriteGuard<'static, ()> {
+    PROCESS.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `sandbox/root` (the root, with a `logs/` directory) beside `sandbox/outside`
+/// (a sentinel file and a directory).
+struct Sandbox {
+    dir: TempDir,
+}
+
+impl Sandbox {
+    fn new(label: &str) -> Result<Self, Box<dyn Error>> {
+        let dir = TempDir::new(label)?;
+        std::fs::create_dir_all(dir.path().join("root/logs"))?;
+        std::fs::create_dir_all(dir.path().join("outside/dir"))?;
+        std::fs::write(dir.path().join("outside/secret.txt"), "do not touch\n")?;
+        Ok(Self { dir })
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn outside(&self) -> PathBuf {
+        self.dir.path().join("outside")
+    }
+
+    /// The names in `outside/`, sorted, and the sentinel's contents.
+    fn outside_state(&self) -> Result<(Vec<String>, String), Box<dyn Error>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(self.outside())? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        for entry in std::fs::read_dir(self.outside().join("dir"))? {
+            names.push(format!("dir/{}", entry?.file_name().to_string_lossy()));
+        }
+        names.sort();
+        let secret = std::fs::read_to_string(self.outside().join("secret.txt"))?;
+        Ok((names, secret))
+    }
+}
+
+fn untouched() -> (Vec<String>, String) {
+    (
+        vec!["dir".to_owned(), "secret.txt".to_owned()],
+        "do not touch\n".to_owned(),
+    )
+}
+
+fn escape_kind(error: &FileError) -> Option<EscapeKind> {
+    Escape::of(error).map(Escape::kind)
+}
+
+fn file_error(error: &RebuildError) -> Result<&FileError, Box<dyn Error>> {
+    Ok(error
+        .factory_error()
+        .downcast_ref::<FileError>()
+        .ok_or("not a FileError")?)
+}
+
+#[test]
+fn an_absolute_path_is_refused_naming_the_path_the_root_and_why() -> TestResult {
+    let _shared = shared();
+    let sandbox = Sandbox::new("confine-absolute")?;
+    let logs = Confined::new(sandbox.root(), AppendFile)?;
+
+    for path in [
+        sandbox.outside().join("secret.txt"),
+        sandbox.outside().join("created.log"),
+        sandbox.root().join("logs/inside-but-absolute.log"),
+    ] {
+        let refused = logs.open(&path).unwrap_err();
+        assert_eq!(escape_kind(&refused), Some(EscapeKind::Absolute));
+        assert_eq!(refused.op(), FileOp::OpenAppend);
+        assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(refused.path(), Some(path.as_path()));
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "cannot open {} for appending: refused: the path is absolute, and a confined \
+                 recipe names a file relative to the root {}",
+                path.display(),
+                sandbox.root().display()
+            )
+        );
+    }
+    assert_eq!(sandbox.outside_state()?, untouched());
+    assert!(!sandbox.root().join("logs/inside-but-absolute.log").exists());
+    Ok(())
+}
+
+#[test]
+fn a_parent_dir_escape_is_refused_and_creates_nothing() -> TestResult {
+    let _shared = shared();
+    let sandbox = Sandbox::new("confine-dotdot")?;
+    let logs = Confined::new(sandbox.root(), AppendFile)?;
+
+    for path in [
+        "../outside/secret.txt",
+        "../outside/created.log",
+        "logs/../../outside/dir/created.log",
+        "./logs/../..",
+        "../../../../../../../../tmp/guardian-confine-escape.log",
+    ] {
+        let refused = logs.open(Path::new(path)).unwrap_err();
+        assert_eq!(escape_kind(&refused), Some(EscapeKind::ParentDir), "{path}");
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "cannot open {path} for appending: refused: `..` climbs out of the root {}",
+                sandbox.root().display()
+            )
+        );
+    }
+    assert_eq!(sandbox.outside_state()?, untouched());
+    assert!(!Path::new("/tmp/guardian-confine-escape.log").exists());
+
+    // `..` that stays below the root is fine.
+    let file = logs.open(Path::new("logs/../logs/./inside.log"))?;
+    logs.close(file)?;
+    assert!(sandbox.root().join("logs/inside.log").is_file());
+    Ok(())
+}
+
+#[test]
+fn a_symlink_escape_is_refused_and_nothing_outside_is_opened_or_created() -> TestResult {
+    let _shared = shared();
+    let sandbox = Sandbox::new("confine-symlink")?;
+    let root = sandbox.root();
+    symlink("../outside", root.join("out"))?; // a directory outside, relative
+    symlink(sandbox.outside(), root.join("abs-out"))?; // the same, absolute
+    symlink("../outside/secret.txt", root.join("secret"))?; // an existing file outside
+    symlink("../outside/ghost.log", root.join("ghost"))?; // dangling, outside
+    symlink("..", root.join("up"))?;
+    symlink("logs", root.join("in"))?; // stays inside: allowed
+
+    let append = Confined::new(&root, AppendFile)?;
+    let exclusive = append.with_mode(ExclusiveFile);
+    let read = append.with_mode(ReadFile);
+    for path in [
+        "out/secret.txt",
+        "out/created.log",
+        "abs-out/secret.txt",
+        "abs-out/dir/created.log",
+        "secret",
+        "ghost",
+        "up/outside/secret.txt",
+        "in/../out/created.log",
+    ] {
+        let path = Path::new(path);
+        for refused in [
+            append.open(path).unwrap_err(),
+            exclusive.open(path).unwrap_err(),
+            read.open(path).unwrap_err(),
+        ] {
+            assert_eq!(
+                escape_kind(&refused),
+                Some(EscapeKind::Symlink),
+                "{refused}"
+            );
+            assert!(
+                refused.to_string().ends_with(&format!(
+                    "refused: a symlink on the path leads out of the root {}",
+                    root.display()
+                )),
+                "{refused}"
+            );
+        }
+    }
+    assert_eq!(sandbox.outside_state()?, untouched());
+
+    let mut through_inner_link = append.open(Path::new("in/via-link.log"))?;
+    through_inner_link.write_all(b"inside\n")?;
+    append.close(through_inner_link)?;
+    assert_eq!(
+        std::fs::read_to_string(root.join("logs/via-link.log"))?,
+        "inside\n"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_missing_file_or_root_is_an_ordinary_error_naming_the_real_path() -> TestResult {
+    let _shared = shared();
+    let sandbox = Sandbox::new("confine-missing")?;
+    let read = Confined::new(sandbox.root(), ReadFile)?;
+    let missing = read.open(Path::new("logs/none.log")).unwrap_err();
+    assert_eq!(escape_kind(&missing), None);
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        missing.path(),
+        Some(sandbox.root().join("logs/none.log").as_path())
+    );
+
+    let no_root = Confined::new(sandbox.dir.path().join("no-such-root"), AppendFile).unwrap_err();
+    assert_eq!(no_root.op(), FileOp::OpenRoot);
+    assert!(
+        no_root.to_string().starts_with(&format!(
+            "cannot open the root directory {}: ",
+            sandbox.dir.path().join("no-such-root").display()
+        )),
+        "{no_root}"
+    );
+    Ok(())
+}
+
+static NESTED: OnceConfined<Confined<AppendFile>> = OnceConfined::new();
+
+#[derive(Rebuild)]
+#[rebuild(blueprint)]
+struct MatchLogger {
+    #[config]
+    path: PathBuf,
+    #[resource(factory = NESTED, from = path)]
+    log: File,
+}
+
+#[test]
+fn a_nested_path_works_and_a_rebuild_has_a_descriptor_of_its_own() -> TestResult {
+    let _alone = alone();
+    let sandbox = Sandbox::new("confine-nested")?;
+    std::fs::create_dir_all(sandbox.root().join("2024/round-1"))?;
+    NESTED.set(Confined::new(sandbox.root(), AppendFile)?)?;
+    let before = open_fd_count()?;
+
+    let mut logger = MatchLogger::from_blueprint(MatchLoggerBlueprint {
+        path: "2024/round-1/board-3.log".into(),
+    })?;
+    let mut copy = logger.rebuild()?;
+    assert_ne!(logger.log.as_raw_fd(), copy.log.as_raw_fd());
+    logger.log.write_all(b"1. e4\n")?;
+    copy.log.write_all(b"1... c5\n")?;
+    copy.close()?;
+    logger.close()?;
+    assert_eq!(
+        std::fs::read_to_string(sandbox.root().join("2024/round-1/board-3.log"))?,
+        "1. e4\n1... c5\n"
+    );
+
+    // An edited recipe is judged again at its open, and a refused build leaks nothing.
+    let logger = MatchLogger::from_blueprint(MatchLoggerBlueprint {
+        path: "2024/round-1/board-3.log".into(),
+    })?;
+    let Err(refused) = logger.rebuild_with(|recipe| recipe.path = "../outside/x.log".into()) else {
+        return Err("an edited recipe escaped its root".into());
+    };
+    assert_eq!(refused.field(), "log");
+    assert_eq!(
+        escape_kind(file_error(&refused)?),
+        Some(EscapeKind::ParentDir)
+    );
+    logger.close()?;
+    assert_eq!(open_fd_count()?, before, "a descriptor leaked");
+    assert_eq!(sandbox.outside_state()?, untouched());
+    Ok(())
+}
+
+#[test]
+fn confined_modes_behave_as_their_fs_factories() -> TestResult {
+    let _shared = shared();
+    let sandbox = Sandbox::new("confine-modes")?;
+    std::fs::write(sandbox.root().join("logs/game.pgn"), "1. d4 d5 2. c4\n")?;
+    let read = Confined::new(sandbox.root(), ResumeReadFile)?;
+    let path = Path::new("logs/game.pgn");
+
+    // Resume: the copy continues at the live cursor, then moves on its own.
+    let mut live = read.open(path)?;
+    let mut first = [0; 6];
+    live.read_exact(&mut first)?;
+    let mut copy = read.reopen(path, &live)?;
+    assert_eq!(copy.stream_position()?, 6);
+    let mut rest = String::new();
+    copy.read_to_string(&mut rest)?;
+    assert_eq!(rest, "d5 2. c4\n");
+    assert_eq!(live.stream_position()?, 6);
+
+    // Exclusive: a second holder is refused, as `ExclusiveFile` refuses it.
+    let exclusive = read.with_mode(ExclusiveFile);
+    let writer = exclusive.open(Path::new("logs/state.bin"))?;
+    let held = exclusive
+        .reopen(Path::new("logs/state.bin"), &writer)
+        .unwrap_err();
+    assert!(held.is_held_by_another_handle(), "{held}");
+    assert_eq!(
+        held.path(),
+        Some(sandbox.root().join("logs/state.bin").as_path())
+    );
+    exclusive.close(writer)?;
+    exclusive.close(exclusive.open(Path::new("logs/state.bin"))?)?;
+
+    // Buffered over a confined writer: flushed and synced on close.
+    let buffered = Buffered::new(read.with_mode(AppendFile));
+    let mut out = buffered.open(Path::new("logs/buffered.log"))?;
+    out.write_all(b"buffered\n")?;
+    buffered.close(out)?;
+    assert_eq!(
+        std::fs::read_to_string(sandbox.root().join("logs/buffered.log"))?,
+        "buffered\n"
+    );
+    let refused = buffered.open(Path::new("../outside/b.log")).unwrap_err();
+    assert_eq!(escape_kind(&refused), Some(EscapeKind::ParentDir));
+    assert_eq!(sandbox.outside_state()?, untouched());
+    Ok(())
+}
+
+static NEVER_SET: OnceConfined<Confined<AppendFile>> = OnceConfined::new();
+
+#[test]
+fn an_unset_once_confined_refuses_without_panicking_and_is_set_once() -> TestResult {
+    let _shared = shared();
+    let sandbox = Sandbox::new("confine-unset")?;
+    let refused = NEVER_SET.open(Path::new("x.log")).unwrap_err();
+    assert!(
+        refused.to_string().contains("has not been set"),
+        "{refused}"
+    );
+
+    let slot: OnceConfined<Confined<AppendFile>> = OnceConfined::new();
+    slot.set(Confined::new(sandbox.root(), AppendFile)?)?;
+    let again = slot.set(Confined::new(sandbox.outside(), AppendFile)?);
+    assert!(again.is_err());
+    assert_eq!(
+        slot.get().map(Confined::root),
+        Some(sandbox.root().as_path())
+    );
+    Ok(())
+}
+
+/// A listener that accepts without blocking, to show that nothing connected.
+fn quiet_listener() -> Result<(TcpListener, SocketAddr), Box<dyn Error>> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    Ok((listener, address))
+}
+
+fn assert_no_connection(listener: &TcpListener) -> TestResult {
+    // A connection attempt on loopback is complete (queued for `accept`) by the time
+    // `connect` returns, so a refused open that had tried would show here.
+    match listener.accept() {
+        Err(error) if error.kind() == ErrorKind::WouldBlock => Ok(()),
+        Err(error) => Err(error.into()),
+        Ok((_, peer)) => Err(format!("the listener saw a connection from {peer}").into()),
+    }
+}
+
+fn not_allowed(error: &NetError) -> Option<NotAllowedKind> {
+    NotAllowed::of(error).map(NotAllowed::kind)
+}
+
+#[test]
+fn an_address_not_on_the_allow_list_is_refused_before_any_connection() -> TestResult {
+    let _shared = shared();
+    let (listener, address) = quiet_listener()?;
+    let (other, _) = quiet_listener()?;
+    let connect = ConfinedTcp::new(
+        AllowList::new()
+            .allow_addr(other.local_addr()?)
+            .allow("localhost", address.port()),
+    );
+
+    for written in [
+        address.to_string(),                 // the listener itself, not listed
+        format!("127.1:{}", address.port()), // another spelling of it
+        format!("[::ffff:127.0.0.1]:{}", address.port()),
+        format!("127.0.0.1:{}", address.port() ^ 1), // a listed host, another port
+        "localhost".to_owned(),                      // no port
+        "secret.attacker.invalid:443".to_owned(),    // never even resolved
+    ] {
+        let refused = connect.open(&TcpConfig::new(written.clone())).unwrap_err();
+        assert_eq!(
+            not_allowed(&refused),
+            Some(NotAllowedKind::NotListed),
+            "{refused}"
+        );
+        assert_eq!(refused.op(), NetOp::Connect);
+        assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(
+            refused.to_string(),
+            format!("cannot connect to {written}: refused: it is not on the allow-list")
+        );
+    }
+
+    // `localhost` is listed on this port, but it resolves only to loopback addresses,
+    // which are internal and not listed: refused after the lookup, before connecting.
+    let refused = connect
+        .open(&TcpConfig::new(format!("localhost:{}", address.port())))
+        .unwrap_err();
+    assert_eq!(
+        not_allowed(&refused),
+        Some(NotAllowedKind::ResolvedInternal),
+        "{refused}"
+    );
+    let resolved = NotAllowed::of(&refused).ok_or("no refusal")?.resolved();
+    assert!(
+        resolved.iter().all(|a| a.ip().is_loopback()),
+        "{resolved:?}"
+    );
+    assert!(
+        refused
+            .to_string()
+            .contains("resolved only to internal addresses that are not on the allow-list"),
+        "{refused}"
+    );
+
+    assert_no_connection(&listener)?;
+    assert_no_connection(&other)?;
+    Ok(())
+}
+
+static UPSTREAM: OnceConfined<ConfinedTcp> = OnceConfined::new();
+
+#[derive(Rebuild)]
+#[rebuild(blueprint)]
+struct Client {
+    #[config]
+    server: TcpConfig,
+    #[resource(factory = UPSTREAM, from = server)]
+    stream: TcpStream,
+}
+
+#[test]
+fn an_allowed_address_connects_and_a_rebuild_connects_again() -> TestResult {
+    let _alone = alone();
+    let (listener, address) = quiet_listener()?;
+    UPSTREAM.set(ConfinedTcp::new(
+        AllowList::new()
+            .allow("127.0.0.1", address.port())
+            .allow("LocalHost.", address.port()),
+    ))?;
+    let before = open_fd_count()?;
+
+    let client = Client::from_blueprint(ClientBlueprint {
+        server: TcpConfig::from(address).with_nodelay(true),
+    })?;
+    let copy = client.rebuild()?;
+    assert!(copy.stream.nodelay()?, "the config's options are set again");
+    assert_ne!(client.stream.local_addr()?, copy.stream.local_addr()?);
+    listener.set_nonblocking(false)?;
+    let (first, first_peer) = listener.accept()?;
+    let (second, second_peer) = listener.accept()?;
+    assert_ne!(first_peer, second_peer);
+
+    // A listed name whose loopback addresses include a listed one connects to that one.
+    let by_name = Client::from_blueprint(ClientBlueprint {
+        server: TcpConfig::new(format!("localhost:{}", address.port())),
+    })?;
+    let (third, _) = listener.accept()?;
+    assert_eq!(by_name.stream.peer_addr()?, address);
+
+    by_name.close()?;
+    copy.close()?;
+    client.close()?;
+    drop((first, second, third));
+    assert_eq!(open_fd_count()?, before, "a descriptor leaked");
+    Ok(())
+}
