@@ -168,7 +168,11 @@ fn resume_rebuild_continues_at_the_live_position_then_moves_on_its_own() -> Test
 
 #[test]
 fn resume_on_a_pipe_reports_the_position_error() -> TestResult {
-    let _guard = shared();
+    // Alone: spawning `mkfifo` copies this process's descriptor table into the child,
+    // which holds every descriptor (and so every exclusive lock another test holds)
+    // until it execs; a test that closes its writer and reopens the file in that
+    // window would see the lock still held.
+    let _guard = alone();
     let dir = TempDir::new("fs-fifo")?;
     let fifo = dir.path().join("pipe");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
