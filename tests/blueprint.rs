@@ -1,25 +1,14 @@
 //! Blueprints: the recipe of a value as a value of its own, built later, edited, and
 //! (with feature `serde`) saved and loaded in any serde format.
 
-use guardian_core::{Factory, FromBlueprint, Rebuild};
+use guardian_core::{FromBlueprint, Rebuild};
 use guardian_suite::TempDir;
+use guardian_suite::path_factories::AppendFile;
+use guardian_suite::serial;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-
-/// Opens a log for appending, creating it.
-struct AppendFile;
-
-impl Factory for AppendFile {
-    type Config = Path;
-    type Resource = File;
-    type Error = std::io::Error;
-
-    fn open(&self, path: &Path) -> std::io::Result<File> {
-        File::options().create(true).append(true).open(path)
-    }
-}
 
 /// A match logger whose recipe is the path and the moves so far.
 #[derive(Rebuild)]
@@ -37,14 +26,6 @@ struct MatchLogger {
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Descriptor counts are process-wide: the tests of this file run one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 fn read(path: &Path) -> std::io::Result<String> {
     let mut text = String::new();

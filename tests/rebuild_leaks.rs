@@ -10,46 +10,15 @@ use std::error::Error as _;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use guardian_core::{CloseFailure, Factory, Rebuild};
-use guardian_suite::{TempDir, open_fd_count};
+use guardian_suite::path_factories::{AppendFile, ReadFile};
+use guardian_suite::{TempDir, open_fd_count, serial};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const CYCLES: usize = 2_000;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Opens a file for reading.
-struct ReadFile;
-
-impl Factory for ReadFile {
-    type Config = Path;
-    type Resource = File;
-    type Error = io::Error;
-
-    fn open(&self, path: &Path) -> io::Result<File> {
-        File::open(path)
-    }
-}
-
-/// Opens a file for appending.
-struct AppendFile;
-
-impl Factory for AppendFile {
-    type Config = Path;
-    type Resource = File;
-    type Error = io::Error;
-
-    fn open(&self, path: &Path) -> io::Result<File> {
-        File::options().create(true).append(true).open(path)
-    }
-}
 
 /// Opens `/dev/null`, from no config.
 struct DevNull;

@@ -14,6 +14,7 @@ use std::sync::{Arc, Barrier, Mutex, PoisonError};
 
 use guardian_core::{CloseFailure, Factory, Rebuild, RebuildError};
 use guardian_suite::TempDir;
+use guardian_suite::path_factories::{AppendFile, ReadFile};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -22,32 +23,6 @@ const TEXT: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
 // ---------------------------------------------------------------------------------
 // Real files
 // ---------------------------------------------------------------------------------
-
-/// Opens a file for reading; `reopen` is the default (a fresh `open`).
-struct ReadFile;
-
-impl Factory for ReadFile {
-    type Config = Path;
-    type Resource = File;
-    type Error = io::Error;
-
-    fn open(&self, path: &Path) -> io::Result<File> {
-        File::open(path)
-    }
-}
-
-/// Opens a file for appending.
-struct AppendFile;
-
-impl Factory for AppendFile {
-    type Config = Path;
-    type Resource = File;
-    type Error = io::Error;
-
-    fn open(&self, path: &Path) -> io::Result<File> {
-        File::options().create(true).append(true).open(path)
-    }
-}
 
 /// Opens a file for reading and, on `reopen`, seeks the new handle to where the live
 /// one is: state carried over from the live resource.

@@ -14,39 +14,13 @@ use std::sync::{Arc, Mutex};
 
 use guardian_core::{CloseFailure, Factory, Rebuild, RebuildError};
 use guardian_suite::TempDir;
+use guardian_suite::path_factories::{AppendFile, ReadFile};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 // ---------------------------------------------------------------------------------
 // Factories
 // ---------------------------------------------------------------------------------
-
-/// Opens a file for reading.
-#[derive(Default)]
-struct ReadFile;
-
-impl Factory for ReadFile {
-    type Config = Path;
-    type Resource = File;
-    type Error = io::Error;
-
-    fn open(&self, path: &Path) -> io::Result<File> {
-        File::open(path)
-    }
-}
-
-/// Opens a file for appending.
-struct AppendFile;
-
-impl Factory for AppendFile {
-    type Config = Path;
-    type Resource = File;
-    type Error = io::Error;
-
-    fn open(&self, path: &Path) -> io::Result<File> {
-        File::options().create(true).append(true).open(path)
-    }
-}
 
 /// Opens `/dev/null` from no config, and may be told to fail opening or closing;
 /// its constants are factories given as `const`s.
