@@ -26,7 +26,6 @@ struct MatchLogger {
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-
 fn read(path: &Path) -> std::io::Result<String> {
     let mut text = String::new();
     File::open(path)?.read_to_string(&mut text)?;
