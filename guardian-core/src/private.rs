@@ -151,73 +151,21 @@ pub trait IsFactory: Factory {}
 #[diagnostic::do_not_recommend]
 impl<F: Factory + ?Sized> IsFactory for F {}
 
-/// Probes a type for `Copy` and `Clone`, which a `Rebuild` type must not have.
-///
-/// A derive cannot see `#[derive(Copy)]` listed before it, so the compiler decides:
-/// the inherent `refuse_*` methods below exist only for `Copy` (`Clone`) types, and
-/// they demand a trait that nothing implements, whose message says what to do. For
-/// every other type, method resolution falls back to the no-op trait methods of
-/// [`ProbeFallback`].
-pub struct Probe<T: ?Sized>(core::marker::PhantomData<T>);
+/// Implemented here for every `Copy` type, and by `#[derive(Rebuild)]` for the
+/// derived type: the two impls conflict (E0119) exactly when the derived type is
+/// `Copy`, which a `Rebuild` type must never be (a copy would share every handle and
+/// bypass `rebuild()` and `close()`: remove `Copy` and copy with `rebuild()`).
+pub trait RebuildTypeMustNotBeCopy {}
 
-impl<T: ?Sized> Probe<T> {
-    /// A probe for `T`.
-    #[inline]
-    #[must_use]
-    pub const fn new() -> Self {
-        Probe(core::marker::PhantomData)
-    }
-}
+impl<T: Copy> RebuildTypeMustNotBeCopy for T {}
 
-impl<T: ?Sized> Default for Probe<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// Implemented here for every `Clone` type, and by `#[derive(Rebuild)]` for a derived
+/// type with `#[resource]` fields: the two impls conflict (E0119) exactly when such a
+/// type is `Clone` (cloning would share or duplicate its handles: remove `Clone` and
+/// copy with `rebuild()`).
+pub trait TypeWithResourcesMustNotBeClone {}
 
-/// The methods a probe falls back to when `T` is neither `Copy` nor `Clone`.
-pub trait ProbeFallback {
-    /// Chosen when the type is not `Copy`: nothing to report.
-    fn refuse_copy(&self) {}
-    /// Chosen when the type is not `Clone`: nothing to report.
-    fn refuse_clone(&self) {}
-}
-
-impl<T: ?Sized> ProbeFallback for Probe<T> {}
-
-impl<T: Copy> Probe<T> {
-    /// Chosen for a `Copy` type: an error.
-    pub fn refuse_copy(&self)
-    where
-        T: RebuildTypeIsNotCopy,
-    {
-    }
-}
-
-impl<T: Clone> Probe<T> {
-    /// Chosen for a `Clone` type with resources: an error.
-    pub fn refuse_clone(&self)
-    where
-        T: TypeWithResourcesIsNotClone,
-    {
-    }
-}
-
-/// Implemented by nothing: the error for a `Copy` type that derives `Rebuild`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` derives `Rebuild`, so it must not be `Copy`",
-    label = "this type is `Copy`",
-    note = "a copy would share every handle it holds and bypass `rebuild()` and `close()`: remove `Copy` (and `Clone`) and copy it with `rebuild()`"
-)]
-pub trait RebuildTypeIsNotCopy {}
-
-/// Implemented by nothing: the error for a `Clone` type with resource fields.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` has `#[resource]` fields, so it must not be `Clone`",
-    label = "this type is `Clone`",
-    note = "cloning would share or duplicate its handles (a double booking): remove `Clone` and copy it with `rebuild()`, which reopens every resource"
-)]
-pub trait TypeWithResourcesIsNotClone {}
+impl<T: Clone> TypeWithResourcesMustNotBeClone for T {}
 
 /// The config of a `#[resource]` without `from`: `()`, for a factory that needs no
 /// recipe. A factory that does need one is one error, on the factory.

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use proc_macro2::{TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
-use syn::{Generics, Ident};
+use syn::Ident;
 
 use crate::ast::Input;
 use crate::attr::Role;
@@ -65,16 +65,4 @@ fn mentions(tokens: TokenStream, params: &BTreeSet<&Ident>) -> bool {
         TokenTree::Group(group) => mentions(group.stream(), params),
         TokenTree::Punct(_) | TokenTree::Literal(_) => false,
     })
-}
-
-/// The where-clause of a helper `fn` that checks a property of the type for every
-/// instantiation whose type parameters are `Copy` (the most permissive assumption, so
-/// that a `#[derive(Copy)]` which needs `T: Copy` is still seen).
-pub fn assume_copy_params(generics: &Generics) -> TokenStream {
-    let existing = generics
-        .where_clause
-        .iter()
-        .flat_map(|clause| clause.predicates.iter());
-    let params = generics.type_params().map(|param| &param.ident);
-    quote!(where #(#existing,)* #(#params: ::core::marker::Copy,)*)
 }

@@ -322,31 +322,29 @@ fn close_arm(type_name: &str, variant: &Variant) -> TokenStream {
     }
 }
 
-/// A check that the type is not `Copy` (and, when it has resources, not `Clone`),
-/// whatever derive or impl made it so: a proc macro cannot see derives listed before
-/// it, so the compiler decides, through `__private::Probe` (see there).
+/// The type must not be `Copy` (and, when it has resources, not `Clone`), whatever
+/// derive or impl made it so. A proc macro cannot see derives listed before it, so
+/// the compiler decides, by coherence: `guardian_core` implements the marker traits
+/// below for every `Copy` (`Clone`) type, so implementing them here for a type that
+/// is `Copy` (`Clone`) conflicts (E0119, naming the trait). For any other type the
+/// impl is accepted, and it costs one empty impl: no function to type-check.
 fn not_copy_checks(input: &Input) -> TokenStream {
     let ident = input.ident;
-    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
-    let where_clause = bound::assume_copy_params(input.generics);
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let span = ident.span();
-    let refuse_clone = if input.has_resources() {
-        quote_spanned!(span=> __probe.refuse_clone();)
+    let not_copy = quote_spanned! {span=>
+        #[automatically_derived]
+        impl #impl_generics ::guardian_core::__private::RebuildTypeMustNotBeCopy
+            for #ident #ty_generics #where_clause {}
+    };
+    let not_clone = if input.has_resources() {
+        quote_spanned! {span=>
+            #[automatically_derived]
+            impl #impl_generics ::guardian_core::__private::TypeWithResourcesMustNotBeClone
+                for #ident #ty_generics #where_clause {}
+        }
     } else {
         TokenStream::new()
     };
-    let probe = quote_spanned! {span=>
-        let __probe = ::guardian_core::__private::Probe::<#ident #ty_generics>::new();
-        __probe.refuse_copy();
-        #refuse_clone
-    };
-    quote! {
-        const _: () = {
-            use ::guardian_core::__private::ProbeFallback as _;
-            #[allow(dead_code, clippy::extra_unused_type_parameters)]
-            fn __guardian_checks #impl_generics () #where_clause {
-                #probe
-            }
-        };
-    }
+    quote!(#not_copy #not_clone)
 }
