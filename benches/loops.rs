@@ -1,0 +1,142 @@
+//! Fixed-count loops for the repeatable measurements: `benches/callgrind.sh` counts
+//! the instructions of one loop under callgrind, `benches/syscalls.sh` traces the
+//! system calls between marker calls with strace.
+//!
+//! ```text
+//! loops count <config8|one_file|three_resources> <derived|hand> <N>
+//! loops syscalls <N>
+//! loops [--bench | --test ...]     (as `cargo bench` runs it: one quick check of each case)
+//! ```
+//!
+//! `count` builds the value and a `Vec` with room for `N` copies first, then calls
+//! [`measured`] (the only function callgrind counts, with everything it calls), which
+//! pushes `N` rebuilds into the `Vec`; the copies are dropped after it returns, so the
+//! count covers the `N` rebuilds and nothing else.
+
+mod common;
+
+use std::hint::black_box;
+use std::path::Path;
+
+use common::{Config8, OneFile, Scratch, ThreeResources};
+use guardian_core::{Rebuild, RebuildError};
+
+/// The measured loop: `out.capacity()` rebuilds of `value` with `rebuild`, kept in `out`.
+#[inline(never)]
+fn measured<T, F>(value: &T, out: &mut Vec<T>, rebuild: F)
+where
+    F: Fn(&T) -> Result<T, RebuildError>,
+{
+    for _ in 0..out.capacity() {
+        out.push(rebuild(black_box(value)).expect("rebuild"));
+    }
+}
+
+/// `hand` is a function item (not a pointer), so both loops are monomorphised the same
+/// way and the compiler may inline either.
+fn count<T, H>(value: &T, n: usize, derived: bool, hand: H)
+where
+    T: Rebuild,
+    H: Fn(&T) -> Result<T, RebuildError>,
+{
+    let mut out = Vec::with_capacity(n);
+    if derived {
+        measured(value, &mut out, T::rebuild);
+    } else {
+        measured(value, &mut out, hand);
+    }
+    assert_eq!(out.len(), n);
+    for copy in out {
+        copy.close().expect("close");
+    }
+}
+
+/// A system call strace shows with this name in it, and nothing else makes:
+/// `statx` (or `stat`) of a path that does not exist.
+fn marker(name: &str) {
+    let _ = std::fs::metadata(Path::new("/guardian-bench-marker").join(name));
+}
+
+/// The phases `benches/syscalls.sh` counts, each between its `-begin` and `-end` marker.
+fn syscalls(n: usize) {
+    let scratch = Scratch::new("syscalls");
+    let value = OneFile::open(scratch.path()).expect("open");
+    // Warm up: the allocator gets its memory here, not inside a phase.
+    for _ in 0..2 {
+        let warm: Vec<OneFile> = (0..n).map(|_| value.rebuild().expect("rebuild")).collect();
+        drop(warm);
+    }
+    let mut copies: Vec<OneFile> = Vec::with_capacity(n);
+    // std probes `statx` support once, at its first failure: let that happen here.
+    marker("warm-up");
+
+    marker("rebuild-derived-begin");
+    for _ in 0..n {
+        copies.push(black_box(&value).rebuild().expect("rebuild"));
+    }
+    marker("rebuild-derived-end");
+
+    marker("drop-begin");
+    copies.clear();
+    marker("drop-end");
+
+    marker("rebuild-hand-begin");
+    for _ in 0..n {
+        copies.push(common::hand_one_file(black_box(&value)).expect("rebuild"));
+    }
+    marker("rebuild-hand-end");
+
+    marker("close-begin");
+    for copy in copies.drain(..) {
+        copy.close().expect("close");
+    }
+    marker("close-end");
+
+    value.close().expect("close");
+}
+
+fn run(case: &str, variant: &str, n: usize) {
+    let derived = match variant {
+        "derived" => true,
+        "hand" => false,
+        _ => panic!("variant: derived or hand, not {variant}"),
+    };
+    match case {
+        "config8" => count(&Config8::sample(), n, derived, common::hand_config8),
+        "one_file" => {
+            let scratch = Scratch::new("count-one");
+            let value = OneFile::open(scratch.path()).expect("open");
+            count(&value, n, derived, common::hand_one_file);
+            value.close().expect("close");
+        }
+        "three_resources" => {
+            let scratch = Scratch::new("count-three");
+            let value = ThreeResources::open(scratch.path()).expect("open");
+            count(&value, n, derived, common::hand_three_resources);
+            value.close().expect("close");
+        }
+        _ => panic!("case: config8, one_file or three_resources, not {case}"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["count", case, variant, n] => run(case, variant, n.parse().expect("N")),
+        ["syscalls", n] => syscalls(n.parse().expect("N")),
+        // `cargo bench` (`--bench`) and its quick check (`-- --test`): run every
+        // case a few times, time nothing.
+        _ => {
+            for case in ["config8", "one_file", "three_resources"] {
+                for variant in ["derived", "hand"] {
+                    run(case, variant, 3);
+                }
+            }
+            syscalls(3);
+            println!(
+                "loops: 6 cases and the syscall phases ran (counted by benches/callgrind.sh and benches/syscalls.sh)"
+            );
+        }
+    }
+}
