@@ -150,5 +150,14 @@ pub trait Rebuild: Sized {
 
     /// Closes every `#[resource]` field through its factory, in reverse declaration
     /// order, going on after a failure, and reports every failure.
-    fn close(self) -> Result<(), CloseError>;
+    ///
+    /// The provided body drops the value, which is right for a type without resources
+    /// (the derive emits `close` only for types that have some). **A hand-written impl
+    /// for a type that holds resources must override it**, closing each through its
+    /// factory and collecting failures in a [`CloseError`]; otherwise their errors
+    /// are swallowed by `Drop`, which the Guardian Rule is about.
+    fn close(self) -> Result<(), CloseError> {
+        drop(self);
+        Ok(())
+    }
 }

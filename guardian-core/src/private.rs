@@ -12,27 +12,6 @@ use crate::{Factory, RebuildError};
 
 pub use crate::error::CloseError as Closing;
 
-/// A `#[config]` field's type must be `Clone`; this trait only exists to say so in
-/// words that point at the fix.
-#[diagnostic::on_unimplemented(
-    message = "the `#[config]` field's type `{Self}` cannot be copied: it is not `Clone`",
-    label = "`#[config]` fields are copied with `Clone`",
-    note = "if this field holds a live resource (a file, socket, connection or lock), mark it `#[resource(factory = ..., from = ...)]` so that a rebuild opens a fresh one; otherwise implement `Clone` for `{Self}`"
-)]
-pub trait ConfigField {
-    /// Clones the field.
-    #[must_use]
-    fn copy_config(&self) -> Self;
-}
-
-#[diagnostic::do_not_recommend]
-impl<T: Clone> ConfigField for T {
-    #[inline]
-    fn copy_config(&self) -> Self {
-        self.clone()
-    }
-}
-
 /// The resource a factory opens must be the field's type; this trait only exists to
 /// say so, once, on the field, in words that point at the fix.
 #[diagnostic::on_unimplemented(

@@ -210,10 +210,11 @@ fn copy_arm(name: &Ident, variant: &Variant) -> TokenStream {
     let members = config.iter().map(|(_, field, _)| &field.member);
     let bindings = config.iter().map(|(index, _, _)| binding(*index));
     let values = config.iter().map(|(index, field, member)| {
-        let bind = binding(*index);
+        let mut bind = binding(*index);
         let ty = field.ty;
         let span = user_span(crate::handles::type_span(ty));
-        quote_spanned!(span=> #member: <#ty as ::guardian_core::__private::ConfigField>::copy_config(#bind))
+        bind.set_span(crate::handles::type_span(ty).resolved_at(Span::mixed_site()));
+        quote_spanned!(span=> #member: ::core::clone::Clone::clone(#bind))
     });
     quote! {
         #path { #(#members: #bindings,)* .. } => #target { #(#values,)* },

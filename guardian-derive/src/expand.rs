@@ -80,6 +80,18 @@ fn impl_rebuild(input: &Input) -> TokenStream {
         Data::Union(_) => return TokenStream::new(),
     };
 
+    // Without resources, the trait's provided `close` (drop the value) is exactly
+    // right, and not emitting one saves compile time on config-only types.
+    let close = if input.has_resources() {
+        quote! {
+            #[inline]
+            fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {
+                #close_body
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
     let checks = not_copy_checks(input);
     let blueprint = match &input.attrs.blueprint {
         Some(attr) => blueprint::expand(input, attr),
@@ -94,10 +106,7 @@ fn impl_rebuild(input: &Input) -> TokenStream {
                 #rebuild_body
             }
 
-            #[inline]
-            fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {
-                #close_body
-            }
+            #close
         }
         #checks
     }
@@ -140,10 +149,13 @@ fn rebuild_arm(type_name: &str, variant: &Variant) -> TokenStream {
             let open = opened(index);
             quote!(#member: #open)
         } else {
-            let bind = binding(index);
+            let mut bind = binding(index);
             let ty = field.ty;
             let span = user_span(handles::type_span(ty));
-            quote_spanned!(span=> #member: <#ty as ::guardian_core::__private::ConfigField>::copy_config(#bind))
+            // The argument carries the field type's location, so that `Ty: Clone`
+            // not holding is reported on the field.
+            bind.set_span(handles::type_span(ty).resolved_at(Span::mixed_site()));
+            quote_spanned!(span=> #member: ::core::clone::Clone::clone(#bind))
         }
     });
     quote! {
