@@ -187,7 +187,24 @@ fn classify(path: &Path, name: &str) -> Option<&'static str> {
     None
 }
 
-/// Where the whole type is written (its first token on a stable compiler).
+/// Where a type is written, for errors about it: its first token. (A span over the
+/// whole type needs `Span::join`, which stable compilers do not provide to proc
+/// macros; and `syn`'s `Spanned` would print the type into tokens to find out, once
+/// per call, which is most of the expansion's own cost.)
 pub fn type_span(ty: &Type) -> Span {
-    ty.span()
+    match ty {
+        Type::Path(ty) => match (&ty.qself, &ty.path.leading_colon, ty.path.segments.first()) {
+            (Some(qself), _, _) => qself.lt_token.span,
+            (None, Some(colon), _) => colon.spans[0],
+            (None, None, Some(segment)) => segment.ident.span(),
+            (None, None, None) => ty.span(),
+        },
+        Type::Reference(ty) => ty.and_token.span,
+        Type::Array(ty) => ty.bracket_token.span.open(),
+        Type::Slice(ty) => ty.bracket_token.span.open(),
+        Type::Tuple(ty) => ty.paren_token.span.open(),
+        Type::Paren(ty) => ty.paren_token.span.open(),
+        Type::Ptr(ty) => ty.star_token.span,
+        _ => ty.span(),
+    }
 }
