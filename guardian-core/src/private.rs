@@ -10,8 +10,6 @@
 use crate::error::{BoxError, CloseError};
 use crate::{Factory, RebuildError};
 
-pub use crate::error::CloseError as Closing;
-
 /// The resource a factory opens must be the field's type; this trait only exists to
 /// say so, once, on the field, in words that point at the fix.
 #[diagnostic::on_unimplemented(

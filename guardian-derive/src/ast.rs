@@ -137,7 +137,19 @@ impl<'a> Variant<'a> {
 
 impl Field<'_> {
     pub fn is_resource(&self) -> bool {
-        matches!(self.attrs.role, Some(attr::Role::Resource(_)))
+        self.resource().is_some()
+    }
+
+    pub fn is_config(&self) -> bool {
+        matches!(self.attrs.role, Some(attr::Role::Config(_)))
+    }
+
+    /// The field's `#[resource(...)]`, if that is its role.
+    pub fn resource(&self) -> Option<&attr::ResourceAttr> {
+        match &self.attrs.role {
+            Some(attr::Role::Resource(resource)) => Some(resource),
+            _ => None,
+        }
     }
 
     /// The field's name as errors and `RebuildError::field` spell it: `log`, or `0`.

@@ -7,7 +7,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{Attribute, Ident, Index, Member};
 
 use crate::ast::{Data, Field, Input, Style, Variant};
-use crate::attr::{BlueprintAttr, Role};
+use crate::attr::BlueprintAttr;
 use crate::bound;
 use crate::expand::{self, Opening, binding, opened, user_span};
 
@@ -35,10 +35,6 @@ pub fn expand(input: &Input, attr: &BlueprintAttr) -> TokenStream {
     }
 }
 
-fn is_config(field: &Field) -> bool {
-    matches!(field.attrs.role, Some(Role::Config(_)))
-}
-
 /// The attributes a blueprint item keeps from the original: docs and `#[serde]`.
 fn forwarded(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
     attrs
@@ -52,7 +48,7 @@ fn config_members<'v, 'a>(variant: &'v Variant<'a>) -> Vec<(usize, &'v Field<'a>
     let mut position = 0;
     let mut out = Vec::new();
     for (index, field) in variant.fields.iter().enumerate() {
-        if !is_config(field) {
+        if !field.is_config() {
             continue;
         }
         let member = match &field.member {
@@ -73,7 +69,7 @@ fn body(variant: &Variant) -> TokenStream {
     let fields = variant
         .fields
         .iter()
-        .filter(|field| is_config(field))
+        .filter(|field| field.is_config())
         .map(|field| {
             let attrs = forwarded(&field.original.attrs);
             let vis = &field.original.vis;
@@ -231,7 +227,7 @@ fn build_arm(type_name: &str, name: &Ident, variant: &Variant) -> TokenStream {
     let opens = expand::open_resources(type_name, variant, Opening::Fresh);
     let values = variant.fields.iter().enumerate().map(|(index, field)| {
         let member = &field.member;
-        let value = if is_config(field) {
+        let value = if field.is_config() {
             binding(index)
         } else {
             opened(index)

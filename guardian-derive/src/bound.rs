@@ -13,7 +13,6 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::Ident;
 
 use crate::ast::Input;
-use crate::attr::Role;
 
 /// The type's where-clause plus the inferred bounds, as tokens (`where ...` or nothing).
 pub fn where_clause(input: &Input) -> TokenStream {
@@ -38,7 +37,7 @@ pub fn where_clause_with(input: &Input, extra: Vec<TokenStream>) -> TokenStream 
         let mut seen = BTreeSet::new();
         for variant in input.variants() {
             for field in &variant.fields {
-                if !matches!(field.attrs.role, Some(Role::Config(_))) {
+                if !field.is_config() {
                     continue;
                 }
                 let tokens = field.ty.to_token_stream();
@@ -59,7 +58,9 @@ pub fn where_clause_with(input: &Input, extra: Vec<TokenStream>) -> TokenStream 
     }
 }
 
-fn mentions(tokens: TokenStream, params: &BTreeSet<&Ident>) -> bool {
+/// Whether `tokens` name any of `params` (a type parameter, a lifetime's name, a
+/// const parameter), looking inside groups.
+pub fn mentions(tokens: TokenStream, params: &BTreeSet<&Ident>) -> bool {
     tokens.into_iter().any(|token| match token {
         TokenTree::Ident(ident) => params.contains(&ident),
         TokenTree::Group(group) => mentions(group.stream(), params),

@@ -13,7 +13,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{DeriveInput, Ident};
 
 use crate::ast::{Data, Field, Input, Variant};
-use crate::attr::{ResourceAttr, Role};
+use crate::attr::ResourceAttr;
 use crate::ctxt::Ctxt;
 use crate::{blueprint, bound, fallback, handles, valid};
 
@@ -130,13 +130,6 @@ fn variant_name(variant: &Variant) -> TokenStream {
     }
 }
 
-pub fn resource<'v>(field: &'v Field) -> Option<&'v ResourceAttr> {
-    match &field.attrs.role {
-        Some(Role::Resource(resource)) => Some(resource),
-        _ => None,
-    }
-}
-
 fn rebuild_arm(type_name: &str, variant: &Variant) -> TokenStream {
     let path = path(variant);
     let members = variant.fields.iter().map(|field| &field.member);
@@ -145,7 +138,7 @@ fn rebuild_arm(type_name: &str, variant: &Variant) -> TokenStream {
     let opens = open_resources(type_name, variant, Opening::Reopen);
     let values = variant.fields.iter().enumerate().map(|(index, field)| {
         let member = &field.member;
-        if resource(field).is_some() {
+        if field.is_resource() {
             let open = opened(index);
             quote!(#member: #open)
         } else {
@@ -186,7 +179,7 @@ pub fn open_resources(type_name: &str, variant: &Variant, opening: Opening) -> T
     let ok = format_ident!("__resource", span = Span::mixed_site());
     let variant_name = variant_name(variant);
     for (index, field) in variant.fields.iter().enumerate() {
-        let Some(resource) = resource(field) else {
+        let Some(resource) = field.resource() else {
             continue;
         };
         let open = opened(index);
@@ -294,7 +287,7 @@ fn factory_expr(resource: &ResourceAttr) -> TokenStream {
 }
 
 pub fn close_call(closing: &Ident, field: &Field, resource_value: &Ident) -> TokenStream {
-    let Some(resource) = resource(field) else {
+    let Some(resource) = field.resource() else {
         return TokenStream::new();
     };
     let name = field.name();

@@ -106,7 +106,7 @@ fn config_fields(variant: &Variant) -> String {
     let names: Vec<String> = variant
         .fields
         .iter()
-        .filter(|field| matches!(field.attrs.role, Some(Role::Config(_))))
+        .filter(|field| field.is_config())
         .map(|field| format!("`{}`", field.name()))
         .collect();
     let index_hint = if variant
@@ -223,7 +223,7 @@ fn check_blueprint(cx: &Ctxt, input: &Input) {
         .variants()
         .iter()
         .flat_map(|variant| variant.fields.iter())
-        .filter(|field| matches!(field.attrs.role, Some(Role::Config(_))))
+        .filter(|field| field.is_config())
         .map(|field| quote::ToTokens::to_token_stream(field.ty))
         .collect();
     for param in &input.generics.params {
@@ -232,10 +232,9 @@ fn check_blueprint(cx: &Ctxt, input: &Input) {
             syn::GenericParam::Lifetime(param) => (&param.lifetime.ident, "lifetime"),
             syn::GenericParam::Const(param) => (&param.ident, "const parameter"),
         };
-        if !config_tokens
-            .iter()
-            .any(|tokens| mentions(tokens.clone(), ident))
-        {
+        if !config_tokens.iter().any(|tokens| {
+            crate::bound::mentions(tokens.clone(), &std::collections::BTreeSet::from([ident]))
+        }) {
             cx.error_spanned_by(
                 param,
                 format!(
@@ -247,12 +246,4 @@ fn check_blueprint(cx: &Ctxt, input: &Input) {
             );
         }
     }
-}
-
-fn mentions(tokens: proc_macro2::TokenStream, ident: &syn::Ident) -> bool {
-    tokens.into_iter().any(|token| match token {
-        proc_macro2::TokenTree::Ident(found) => found == *ident,
-        proc_macro2::TokenTree::Group(group) => mentions(group.stream(), ident),
-        _ => false,
-    })
 }
