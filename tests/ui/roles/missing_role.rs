@@ -1,4 +1,6 @@
-// Every field needs a role; all role-less fields are reported at once.
+// Every field needs a role; all role-less fields are reported at once, and code that
+// uses the type (`rebuild`, `close`) adds no error of its own: the derive emits a stub
+// impl beside its errors, so a mistake is one error, not a cascade.
 use guardian_core::Rebuild;
 use std::path::PathBuf;
 
@@ -20,4 +22,12 @@ enum Mode {
     Loud { volume: u8 },
 }
 
-fn main() {}
+fn copy(logger: &MatchLogger) -> Result<(), Box<dyn std::error::Error>> {
+    let branch = logger.rebuild()?;
+    branch.close()?;
+    Ok(())
+}
+
+fn main() {
+    let _ = copy;
+}
