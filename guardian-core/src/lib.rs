@@ -116,7 +116,8 @@
 //! [`Rebuild::close`] closes every resource field through [`Factory::close`] (which
 //! flushes and syncs, for the built-in file factories), in reverse declaration order,
 //! goes on after a failure and returns a [`CloseError`] naming every field that failed.
-//! A derived type must not implement `Drop`: `close` takes it apart by value.
+//! A derived type with resources must not implement `Drop`: `close` takes it apart by
+//! value to hand each resource to its factory.
 //!
 //! # Built-in factories
 //!
