@@ -144,7 +144,7 @@ use crate::Factory;
 use crate::fs::{
     AbsolutePath, AppendFile, ExclusiveFile, FileError, FileOp, ReadFile, ResumeReadFile,
 };
-use crate::net::{NetError, NetOp, TcpConfig, TcpConnect, configure};
+use crate::net::{NetError, NetOp, TcpConfig, TcpConnect};
 
 mod sealed {
     /// How an access mode opens a file below a root.
@@ -334,24 +334,7 @@ impl<M: ConfinedMode> Confined<M> {
             }
         };
         if M::LOCKS {
-            match file.try_lock() {
-                Ok(()) => {}
-                // `file` is dropped here: a refused open leaks no descriptor.
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(FileError::new(
-                        FileOp::Lock,
-                        Some(&self.root.path.join(path)),
-                        io::Error::from(io::ErrorKind::WouldBlock),
-                    ));
-                }
-                Err(std::fs::TryLockError::Error(error)) => {
-                    return Err(FileError::new(
-                        FileOp::Lock,
-                        Some(&self.root.path.join(path)),
-                        error,
-                    ));
-                }
-            }
+            return crate::fs::lock_exclusive(file, &self.root.path.join(path));
         }
         Ok(file)
     }
@@ -850,35 +833,7 @@ impl Factory for ConfinedTcp {
     fn open(&self, config: &TcpConfig) -> Result<TcpStream, NetError> {
         let target = config.address();
         let addresses = self.allow.resolve(target)?;
-        let mut last_error = None;
-        for address in addresses {
-            let connected = match config.connect_timeout() {
-                Some(timeout) => TcpStream::connect_timeout(&address, timeout),
-                None => TcpStream::connect(address),
-            };
-            match connected {
-                Ok(stream) => {
-                    configure(target, "the read timeout", || {
-                        stream.set_read_timeout(config.read_timeout())
-                    })?;
-                    configure(target, "the write timeout", || {
-                        stream.set_write_timeout(config.write_timeout())
-                    })?;
-                    configure(target, "TCP_NODELAY", || {
-                        stream.set_nodelay(config.nodelay())
-                    })?;
-                    return Ok(stream);
-                }
-                Err(error) => last_error = Some(error),
-            }
-        }
-        let error = last_error.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the address resolved to no socket address",
-            )
-        });
-        Err(NetError::new(NetOp::Connect, target, error))
+        crate::net::connect_any(config, addresses)
     }
 
     fn close(&self, stream: TcpStream) -> Result<(), NetError> {

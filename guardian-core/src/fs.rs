@@ -360,18 +360,7 @@ impl Factory for ExclusiveFile {
             FileOp::OpenWrite,
             path,
         )?;
-        match file.try_lock() {
-            Ok(()) => Ok(file),
-            // `file` is dropped here: a refused open leaks no descriptor.
-            Err(std::fs::TryLockError::WouldBlock) => Err(FileError::new(
-                FileOp::Lock,
-                Some(path),
-                io::Error::from(io::ErrorKind::WouldBlock),
-            )),
-            Err(std::fs::TryLockError::Error(error)) => {
-                Err(FileError::new(FileOp::Lock, Some(path), error))
-            }
-        }
+        lock_exclusive(file, path)
     }
 
     fn close(&self, file: File) -> Result<(), FileError> {
@@ -639,6 +628,23 @@ fn open_file(options: &OpenOptions, op: FileOp, path: &AbsolutePath) -> Result<F
 }
 
 /// `sync_data`, ignoring "not supported" from files that are not regular files.
+/// Takes `file`'s exclusive lock without waiting; a lock held by another handle is a
+/// [`FileOp::Lock`] error with kind `WouldBlock`, naming `path`. On an error the file
+/// is dropped, so a refused open leaks no descriptor.
+pub(crate) fn lock_exclusive(file: File, path: &Path) -> Result<File, FileError> {
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(FileError::new(
+            FileOp::Lock,
+            Some(path),
+            io::Error::from(io::ErrorKind::WouldBlock),
+        )),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(FileError::new(FileOp::Lock, Some(path), error))
+        }
+    }
+}
+
 fn sync(file: &File) -> Result<(), FileError> {
     match file.sync_data() {
         Ok(()) => Ok(()),

@@ -227,33 +227,7 @@ impl Factory for TcpConnect {
             .address
             .to_socket_addrs()
             .map_err(|error| NetError::new(NetOp::Resolve, target, error))?;
-        let mut last_error = None;
-        for address in addresses {
-            let connected = match config.connect_timeout {
-                Some(timeout) => TcpStream::connect_timeout(&address, timeout),
-                None => TcpStream::connect(address),
-            };
-            match connected {
-                Ok(stream) => {
-                    configure(target, "the read timeout", || {
-                        stream.set_read_timeout(config.read_timeout)
-                    })?;
-                    configure(target, "the write timeout", || {
-                        stream.set_write_timeout(config.write_timeout)
-                    })?;
-                    configure(target, "TCP_NODELAY", || stream.set_nodelay(config.nodelay))?;
-                    return Ok(stream);
-                }
-                Err(error) => last_error = Some(error),
-            }
-        }
-        let error = last_error.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the address resolved to no socket address",
-            )
-        });
-        Err(NetError::new(NetOp::Connect, target, error))
+        connect_any(config, addresses)
     }
 
     fn close(&self, stream: TcpStream) -> Result<(), NetError> {
@@ -653,7 +627,43 @@ impl From<NetError> for io::Error {
     }
 }
 
-pub(crate) fn configure(
+/// Connects to the first of `addresses` that accepts, with `config`'s connect
+/// timeout, then applies its read and write timeouts and `nodelay`.
+pub(crate) fn connect_any(
+    config: &TcpConfig,
+    addresses: impl IntoIterator<Item = SocketAddr>,
+) -> Result<TcpStream, NetError> {
+    let target = config.address();
+    let mut last_error = None;
+    for address in addresses {
+        let connected = match config.connect_timeout {
+            Some(timeout) => TcpStream::connect_timeout(&address, timeout),
+            None => TcpStream::connect(address),
+        };
+        match connected {
+            Ok(stream) => {
+                configure(target, "the read timeout", || {
+                    stream.set_read_timeout(config.read_timeout)
+                })?;
+                configure(target, "the write timeout", || {
+                    stream.set_write_timeout(config.write_timeout)
+                })?;
+                configure(target, "TCP_NODELAY", || stream.set_nodelay(config.nodelay))?;
+                return Ok(stream);
+            }
+            Err(error) => last_error = Some(error),
+        }
+    }
+    let error = last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolved to no socket address",
+        )
+    });
+    Err(NetError::new(NetOp::Connect, target, error))
+}
+
+fn configure(
     target: &str,
     option: &'static str,
     set: impl FnOnce() -> io::Result<()>,

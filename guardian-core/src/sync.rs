@@ -77,11 +77,11 @@
 //! [`RwLock::try_read`]: std::sync::RwLock::try_read
 //! [`Clone`]: std::clone::Clone
 
-use std::any::Any;
 use std::error::Error;
 use std::fmt;
+use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::{Mutex, RwLock, TryLockError};
+use std::sync::{Mutex, RwLock, TryLockError, TryLockResult};
 
 use crate::Factory;
 
@@ -134,22 +134,7 @@ impl<T: Clone> Factory for SnapshotMutex<T> {
     }
 
     fn reopen(&self, (): &(), live: &Mutex<T>) -> Result<Mutex<T>, LockError> {
-        let copy = match live.try_lock() {
-            Ok(guard) => {
-                let copy = clone_guarded(&*guard);
-                drop(guard);
-                copy
-            }
-            Err(TryLockError::WouldBlock) => {
-                return Err(LockError::new::<Mutex<T>>(LockState::Held, MUTEX_HELD));
-            }
-            Err(TryLockError::Poisoned(_)) => {
-                return Err(LockError::new::<Mutex<T>>(LockState::Poisoned, MUTEX_HELD));
-            }
-        };
-        Ok(Mutex::new(
-            copy.unwrap_or_else(|panic| resume_unwind(panic)),
-        ))
+        snapshot::<Mutex<T>, T, _>(live.try_lock(), MUTEX_HELD).map(Mutex::new)
     }
 }
 
@@ -206,25 +191,7 @@ impl<T: Clone> Factory for SnapshotRwLock<T> {
     }
 
     fn reopen(&self, (): &(), live: &RwLock<T>) -> Result<RwLock<T>, LockError> {
-        let copy = match live.try_read() {
-            Ok(guard) => {
-                let copy = clone_guarded(&*guard);
-                drop(guard);
-                copy
-            }
-            Err(TryLockError::WouldBlock) => {
-                return Err(LockError::new::<RwLock<T>>(LockState::Held, RWLOCK_HELD));
-            }
-            Err(TryLockError::Poisoned(_)) => {
-                return Err(LockError::new::<RwLock<T>>(
-                    LockState::Poisoned,
-                    RWLOCK_HELD,
-                ));
-            }
-        };
-        Ok(RwLock::new(
-            copy.unwrap_or_else(|panic| resume_unwind(panic)),
-        ))
+        snapshot::<RwLock<T>, T, _>(live.try_read(), RWLOCK_HELD).map(RwLock::new)
     }
 }
 
@@ -232,10 +199,24 @@ const MUTEX_HELD: &str = "locked (by a guard on this thread or another)";
 const RWLOCK_HELD: &str =
     "locked for writing, or a writer is waiting for it (by a guard on this thread or another)";
 
-/// Clones `value` and catches a panic, so that the caller can release the guard
-/// (without poisoning the live lock) before resuming it.
-fn clone_guarded<T: Clone>(value: &T) -> Result<T, Box<dyn Any + Send>> {
-    catch_unwind(AssertUnwindSafe(|| value.clone()))
+/// The data behind a lock `L`, from the guard a non-blocking lock attempt gave: a
+/// clone, or a [`LockError`] saying the lock is held (`held` describes how) or
+/// poisoned. A panic in `T::clone` is caught so that the guard is released (without
+/// poisoning the live lock) before the panic resumes.
+fn snapshot<L: ?Sized, T: Clone, G: Deref<Target = T>>(
+    attempt: TryLockResult<G>,
+    held: &'static str,
+) -> Result<T, LockError> {
+    let guard = match attempt {
+        Ok(guard) => guard,
+        Err(TryLockError::WouldBlock) => return Err(LockError::new::<L>(LockState::Held, held)),
+        Err(TryLockError::Poisoned(_)) => {
+            return Err(LockError::new::<L>(LockState::Poisoned, held));
+        }
+    };
+    let copy = catch_unwind(AssertUnwindSafe(|| (*guard).clone()));
+    drop(guard);
+    Ok(copy.unwrap_or_else(|panic| resume_unwind(panic)))
 }
 
 /// Why a lock could not be copied; see [`LockError::state`].
