@@ -144,7 +144,10 @@ fn enum_and_tuple_blueprints_keep_the_shape() -> TestResult {
     let dir = TempDir::new("blueprint-enum")?;
     let path = dir.path().join("sink.log");
     let sink = Sink::from_blueprint(SinkRecipe::Log(3, path.clone()))?;
-    assert!(path.is_file(), "building the `Log` variant opened (created) its log");
+    assert!(
+        path.is_file(),
+        "building the `Log` variant opened (created) its log"
+    );
     assert_eq!(sink.blueprint(), SinkRecipe::Log(3, path));
     assert_eq!(
         Sink::from_blueprint(SinkRecipe::Discard)?.blueprint(),

@@ -594,6 +594,20 @@ struct TwoSockets {
     pinned: UdpSocket,
 }
 
+/// A listener on a new port, then one on a fixed port: a rebuild binds the first,
+/// is refused the second, and must close the first again.
+#[derive(Rebuild)]
+struct TwoListeners {
+    #[config]
+    free: SocketAddr,
+    #[config]
+    fixed: SocketAddr,
+    #[resource(factory = TcpListen, from = free)]
+    open: TcpListener,
+    #[resource(factory = TcpListen, from = fixed)]
+    refused: TcpListener,
+}
+
 #[test]
 fn ten_thousand_failed_rebuilds_leak_no_descriptor() -> TestResult {
     let _guard = alone();
@@ -634,22 +648,27 @@ fn ten_thousand_failed_rebuilds_leak_no_descriptor() -> TestResult {
         assert_eq!(err.field(), "pinned");
     }
     assert_eq!(open_fd_count()?, before);
-    let server = Server {
-        listener: TcpListen.open(&localhost(0))?,
-        address: localhost(0),
+    // `open` binds a new port, `refused` names a fixed one: the rollback must close
+    // the listener `open` got, every time.
+    let listeners = TwoListeners {
+        open: TcpListen.open(&localhost(0))?,
+        refused: TcpListen.open(&localhost(0))?,
+        free: localhost(0),
+        fixed: localhost(0),
     };
-    let fixed_server = Server {
-        address: server.listener.local_addr()?,
-        listener: TcpListen.open(&localhost(0))?,
+    let listeners = TwoListeners {
+        fixed: listeners.refused.local_addr()?,
+        ..listeners
     };
     let before_listeners = open_fd_count()?;
     for _ in 0..10_000 {
-        assert_eq!(rebuild_error(&fixed_server).field(), "listener");
+        let err = rebuild_error(&listeners);
+        assert_eq!(err.field(), "refused");
+        assert!(err.cleanup().is_none(), "{err}");
     }
     assert_eq!(open_fd_count()?, before_listeners);
     assert_eq!(before_listeners, before + 2);
-    fixed_server.close()?;
-    server.close()?;
+    listeners.close()?;
     assert_eq!(open_fd_count()?, before);
 
     two.close()?;

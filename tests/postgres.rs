@@ -12,17 +12,10 @@ use guardian_core::Rebuild;
 use guardian_core::postgres::postgres::{Client, NoTls};
 use guardian_core::postgres::{Operation, Postgres, PostgresConfig, PostgresError};
 use guardian_suite::open_fd_count;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use guardian_suite::serial;
 use std::time::Duration;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-/// The tests of this binary run one at a time: the leak test counts the process's
-/// descriptors and the server's sessions.
-fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The server under test, or `None` (after saying so) when there is none outside CI.
 fn server(test: &str) -> Option<PostgresConfig> {

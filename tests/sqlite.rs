@@ -8,16 +8,9 @@
 use guardian_core::sqlite::rusqlite::{self, Connection, ErrorCode, OpenFlags};
 use guardian_core::sqlite::{JournalMode, Operation, Sqlite, SqliteConfig, SqliteError};
 use guardian_core::{Factory, Rebuild};
+use guardian_suite::serial;
 use guardian_suite::{TempDir, open_fd_count};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-
-/// The tests of this binary run one at a time: the descriptor count of the leak test
-/// is the whole process's, so no other test may open or close files meanwhile.
-fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 #[derive(Rebuild)]
 struct Tournament {
