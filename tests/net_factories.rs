@@ -242,6 +242,16 @@ fn tcp_errors_name_the_address_and_the_operation() -> TestResult {
         .expect_err("a zero connect timeout is refused");
     assert_eq!(zero.kind(), ErrorKind::InvalidInput);
 
+    // A zero read timeout: the connection is made, applying the option fails, and the
+    // error says which option (the stream is dropped: nothing half-configured escapes).
+    let server = TcpListener::bind(localhost(0))?;
+    let option = TcpConnect
+        .open(&TcpConfig::from(server.local_addr()?).with_read_timeout(Some(Duration::ZERO)))
+        .expect_err("a zero read timeout is refused");
+    assert_eq!(option.op(), NetOp::Configure("the read timeout"));
+    assert_eq!(option.kind(), ErrorKind::InvalidInput);
+    assert!(option.to_string().contains("the read timeout"), "{option}");
+
     // A rebuild after the server went away names the field, and the NetError the
     // address.
     let listener = TcpListener::bind(localhost(0))?;

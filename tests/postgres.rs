@@ -279,10 +279,12 @@ fn a_setting_that_fails_is_named_and_its_session_closed() -> TestResult {
         err.driver_error().as_db_error().is_some(),
         "the server's own error"
     );
+    // The factory closes the session it could not configure; the driver's `Drop` would
+    // close it too, so this checks only what a user relies on: no session is left.
     assert_eq!(
         sessions_named(&mut watcher, &app, 0)?,
         0,
-        "the failed session is closed"
+        "no session is left behind"
     );
     watcher.close()?;
     Ok(())

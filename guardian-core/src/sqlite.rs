@@ -671,17 +671,16 @@ impl fmt::Display for SqliteError {
                 "cannot apply `journal_mode = {}` to SQLite database {path}: SQLite kept `{kept}`",
                 wanted.as_str()
             ),
-            (Kind::Driver(_), Operation::Open) => write!(f, "cannot open SQLite database {path}"),
+            // Settings and refusals have kinds of their own: a driver error during one
+            // of them is one of opening.
+            (Kind::Driver(_), Operation::Open | Operation::Configure | Operation::Reopen) => {
+                write!(f, "cannot open SQLite database {path}")
+            }
             (Kind::Driver(_), Operation::Close) => {
                 write!(f, "cannot close SQLite database {path}")
             }
             (Kind::Driver(_), Operation::Backup) => {
                 write!(f, "cannot back up into SQLite database {path}")
-            }
-            // Settings and refusals have kinds of their own: a driver error here is
-            // one of opening.
-            (Kind::Driver(_), Operation::Configure | Operation::Reopen) => {
-                write!(f, "cannot open SQLite database {path}")
             }
         }
     }
