@@ -5,14 +5,12 @@
 //! connection is attempted (a listener that is not on the list sees nothing).
 #![cfg(feature = "confine")]
 
-use std::error::Error;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use guardian_core::confine::{
     AllowList, Confined, ConfinedTcp, Escape, EscapeKind, NotAllowed, NotAllowedKind, OnceConfined,
@@ -21,22 +19,8 @@ use guardian_core::fs::{
     AppendFile, Buffered, ExclusiveFile, FileError, FileOp, ReadFile, ResumeReadFile,
 };
 use guardian_core::net::{NetError, NetOp, TcpConfig};
-use guardian_core::{Factory, FromBlueprint, Rebuild, RebuildError};
-use guardian_suite::{TempDir, open_fd_count};
-
-type TestResult = Result<(), Box<dyn Error>>;
-
-/// The descriptor-counting tests hold this for writing; every other test holds it
-/// for reading.
-static PROCESS: RwLock<()> = RwLock::new(());
-
-fn shared() -> RwLockReadGuard<'static, ()> {
-    PROCESS.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn alone() -> RwLockWriteGuard<'static, ()> {
-    PROCESS.write().unwrap_or_else(PoisonError::into_inner)
-}
+use guardian_core::{Factory, FromBlueprint, Rebuild};
+use guardian_suite::{TempDir, TestResult, alone, factory_error, open_fd_count, shared};
 
 /// `sandbox/root` (the root, with a `logs/` directory) beside `sandbox/outside`
 /// (a sentinel file and a directory).
@@ -45,7 +29,7 @@ struct Sandbox {
 }
 
 impl Sandbox {
-    fn new(label: &str) -> Result<Self, Box<dyn Error>> {
+    fn new(label: &str) -> TestResult<Self> {
         let dir = TempDir::new(label)?;
         std::fs::create_dir_all(dir.path().join("root/logs"))?;
         std::fs::create_dir_all(dir.path().join("outside/dir"))?;
@@ -62,7 +46,7 @@ impl Sandbox {
     }
 
     /// The names in `outside/`, sorted, and the sentinel's contents.
-    fn outside_state(&self) -> Result<(Vec<String>, String), Box<dyn Error>> {
+    fn outside_state(&self) -> TestResult<(Vec<String>, String)> {
         let mut names = Vec::new();
         for entry in std::fs::read_dir(self.outside())? {
             names.push(entry?.file_name().to_string_lossy().into_owned());
@@ -85,13 +69,6 @@ fn untouched() -> (Vec<String>, String) {
 
 fn escape_kind(error: &FileError) -> Option<EscapeKind> {
     Escape::of(error).map(Escape::kind)
-}
-
-fn file_error(error: &RebuildError) -> Result<&FileError, Box<dyn Error>> {
-    Ok(error
-        .factory_error()
-        .downcast_ref::<FileError>()
-        .ok_or("not a FileError")?)
 }
 
 #[test]
@@ -282,7 +259,7 @@ fn a_nested_path_works_and_a_rebuild_has_a_descriptor_of_its_own() -> TestResult
     };
     assert_eq!(refused.field(), "log");
     assert_eq!(
-        escape_kind(file_error(&refused)?),
+        escape_kind(factory_error::<FileError>(&refused)),
         Some(EscapeKind::ParentDir)
     );
     logger.close()?;
@@ -363,7 +340,7 @@ fn an_unset_once_confined_refuses_without_panicking_and_is_set_once() -> TestRes
 }
 
 /// A listener that accepts without blocking, to show that nothing connected.
-fn quiet_listener() -> Result<(TcpListener, SocketAddr), Box<dyn Error>> {
+fn quiet_listener() -> TestResult<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;

@@ -3,36 +3,22 @@
 //! name the path, `/dev/full` failures out of `close()`, a changed working directory,
 //! descriptor leaks, and rebuilds from several threads at once.
 
-use std::error::Error;
+use std::error::Error as _;
 use std::fs::File;
 use std::io::{BufWriter, ErrorKind, Read, Seek, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use guardian_core::fs::{
     AbsolutePath, AppendFile, Buffered, ExclusiveFile, FileError, FileOp, ReadFile, ResumeReadFile,
 };
-use guardian_core::{Factory, Rebuild, RebuildError};
-use guardian_suite::{TempDir, open_fd_count};
-
-type TestResult = Result<(), Box<dyn Error>>;
+use guardian_core::{Factory, Rebuild};
+use guardian_suite::{
+    TempDir, TestResult, alone, factory_error, open_fd_count, rebuild_error, shared,
+};
 
 /// Records each appending handle writes in the concurrent append test.
 const RECORDS: usize = 500;
-
-/// Tests that change process-wide state (the working directory) or count the
-/// process's descriptors hold this for writing; every other test holds it for reading,
-/// so those run alone and the rest in parallel.
-static PROCESS: RwLock<()> = RwLock::new(());
-
-fn shared() -> RwLockReadGuard<'static, ()> {
-    PROCESS.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn alone() -> RwLockWriteGuard<'static, ()> {
-    PROCESS.write().unwrap_or_else(PoisonError::into_inner)
-}
 
 #[derive(Rebuild)]
 struct Reader {
@@ -82,7 +68,7 @@ struct LockedSink {
     out: BufWriter<File>,
 }
 
-fn file_with(dir: &TempDir, name: &str, contents: &str) -> Result<AbsolutePath, Box<dyn Error>> {
+fn file_with(dir: &TempDir, name: &str, contents: &str) -> TestResult<AbsolutePath> {
     let path = dir.path().join(name);
     std::fs::write(&path, contents)?;
     Ok(AbsolutePath::new(path)?)
@@ -92,19 +78,6 @@ fn read_n(file: &mut File, n: usize) -> std::io::Result<String> {
     let mut buf = vec![0; n];
     file.read_exact(&mut buf)?;
     Ok(String::from_utf8_lossy(&buf).into_owned())
-}
-
-fn rebuild_error<T: Rebuild>(value: &T) -> RebuildError {
-    match value.rebuild() {
-        Ok(_) => panic!("the rebuild was expected to fail"),
-        Err(err) => err,
-    }
-}
-
-fn file_error(err: &RebuildError) -> &FileError {
-    err.factory_error()
-        .downcast_ref::<FileError>()
-        .expect("the factory error is a FileError")
 }
 
 #[test]
@@ -191,7 +164,7 @@ fn resume_on_a_pipe_reports_the_position_error() -> TestResult {
 
     let err = rebuild_error(&original);
     assert_eq!(err.field(), "file");
-    let cause = file_error(&err);
+    let cause = factory_error::<FileError>(&err);
     assert_eq!(cause.op(), FileOp::Position);
     assert_eq!(cause.path(), Some(fifo.as_path()));
     assert!(
@@ -284,7 +257,7 @@ fn a_rebuild_opens_what_the_path_names_now() -> TestResult {
     std::fs::remove_file(&path)?;
     let err = rebuild_error(&reader);
     assert_eq!(err.field(), "file");
-    let cause = file_error(&err);
+    let cause = factory_error::<FileError>(&err);
     assert_eq!(cause.op(), FileOp::OpenRead);
     assert_eq!(cause.kind(), ErrorKind::NotFound);
     assert_eq!(cause.path(), Some(path.as_path()));
@@ -306,7 +279,7 @@ fn exclusive_writer_refuses_a_second_holder_and_names_the_path() -> TestResult {
 
     let err = rebuild_error(&original);
     assert_eq!(err.field(), "file");
-    let cause = file_error(&err);
+    let cause = factory_error::<FileError>(&err);
     assert!(cause.is_held_by_another_handle());
     assert_eq!(cause.op(), FileOp::Lock);
     assert_eq!(cause.kind(), ErrorKind::WouldBlock);
@@ -346,7 +319,7 @@ fn buffered_exclusive_writer_is_refused_too() -> TestResult {
     };
     original.out.write_all(b"buffered")?;
     let err = rebuild_error(&original);
-    assert!(file_error(&err).is_held_by_another_handle());
+    assert!(factory_error::<FileError>(&err).is_held_by_another_handle());
     original.close()?; // flushes, syncs, unlocks
     assert_eq!(std::fs::read_to_string(&path)?, "buffered");
     Ok(())

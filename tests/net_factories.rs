@@ -4,12 +4,11 @@
 //! rebuilds from several threads at once.
 
 use std::collections::HashSet;
-use std::error::Error;
+use std::error::Error as _;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::Duration;
 
@@ -17,22 +16,10 @@ use guardian_core::fs::AbsolutePath;
 use guardian_core::net::{
     NetError, NetOp, TcpConfig, TcpConnect, TcpListen, UdpBind, UdpConfig, UnixConnect,
 };
-use guardian_core::{Factory, Rebuild, RebuildError};
-use guardian_suite::{TempDir, open_fd_count};
-
-type TestResult = Result<(), Box<dyn Error>>;
-
-/// The descriptor-counting test holds this for writing; every other test holds it for
-/// reading, so that one runs alone and the rest in parallel.
-static PROCESS: RwLock<()> = RwLock::new(());
-
-fn shared() -> RwLockReadGuard<'static, ()> {
-    PROCESS.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn alone() -> RwLockWriteGuard<'static, ()> {
-    PROCESS.write().unwrap_or_else(PoisonError::into_inner)
-}
+use guardian_core::{Factory, Rebuild};
+use guardian_suite::{
+    TempDir, TestResult, alone, factory_error, open_fd_count, rebuild_error, shared,
+};
 
 /// A safety net so that a broken test fails instead of hanging; no test asserts on it.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -71,19 +58,6 @@ struct LocalClient {
 
 fn localhost(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-fn rebuild_error<T: Rebuild>(value: &T) -> RebuildError {
-    match value.rebuild() {
-        Ok(_) => panic!("the rebuild was expected to fail"),
-        Err(err) => err,
-    }
-}
-
-fn net_error(err: &RebuildError) -> &NetError {
-    err.factory_error()
-        .downcast_ref::<NetError>()
-        .expect("the factory error is a NetError")
 }
 
 /// An address nothing listens on: a port the OS handed out and took back.
@@ -263,8 +237,11 @@ fn tcp_errors_name_the_address_and_the_operation() -> TestResult {
     drop(listener);
     let err = rebuild_error(&client);
     assert_eq!(err.field(), "stream");
-    assert_eq!(net_error(&err).target(), gone.to_string());
-    assert_eq!(net_error(&err).kind(), ErrorKind::ConnectionRefused);
+    assert_eq!(factory_error::<NetError>(&err).target(), gone.to_string());
+    assert_eq!(
+        factory_error::<NetError>(&err).kind(),
+        ErrorKind::ConnectionRefused
+    );
     client.close()?;
     Ok(())
 }
@@ -300,7 +277,7 @@ fn listener_on_a_fixed_port_refuses_to_rebuild_and_says_why() -> TestResult {
 
     let err = rebuild_error(&original);
     assert_eq!(err.field(), "listener");
-    let cause = net_error(&err);
+    let cause = factory_error::<NetError>(&err);
     assert_eq!(cause.op(), NetOp::Listen);
     assert_eq!(cause.kind(), ErrorKind::AddrInUse);
     let message = cause.to_string();
@@ -363,7 +340,7 @@ fn udp_on_a_fixed_port_reports_the_port_in_use() -> TestResult {
 
     let err = rebuild_error(&original);
     assert_eq!(err.field(), "socket");
-    let cause = net_error(&err);
+    let cause = factory_error::<NetError>(&err);
     assert_eq!(cause.op(), NetOp::Bind);
     assert_eq!(cause.kind(), ErrorKind::AddrInUse);
     assert_eq!(cause.io_error().raw_os_error(), Some(98)); // EADDRINUSE, from the OS
@@ -470,7 +447,7 @@ fn unix_errors_name_the_socket_path() -> TestResult {
 
     let err = rebuild_error(&client);
     assert_eq!(err.field(), "stream");
-    let cause = net_error(&err);
+    let cause = factory_error::<NetError>(&err);
     assert_eq!(cause.op(), NetOp::Connect);
     assert_eq!(cause.kind(), ErrorKind::NotFound);
     assert_eq!(cause.target(), path.display().to_string());

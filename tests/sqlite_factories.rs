@@ -8,8 +8,7 @@
 use guardian_core::sqlite::rusqlite::{self, Connection, ErrorCode, OpenFlags};
 use guardian_core::sqlite::{JournalMode, Operation, Sqlite, SqliteConfig, SqliteError};
 use guardian_core::{Factory, Rebuild};
-use guardian_suite::serial;
-use guardian_suite::{TempDir, open_fd_count};
+use guardian_suite::{TempDir, TestResult, alone, open_fd_count, shared};
 use std::time::Duration;
 
 #[derive(Rebuild)]
@@ -29,8 +28,6 @@ impl Tournament {
     }
 }
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
 fn count(conn: &Connection, table: &str) -> rusqlite::Result<i64> {
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
         row.get(0)
@@ -43,7 +40,7 @@ fn pragma_i64(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
 
 #[test]
 fn a_rebuilt_connection_is_an_independent_session_on_the_same_data() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("sqlite-sessions")?;
     let main = Tournament::open(SqliteConfig::new(dir.path().join("t.db")))?;
     main.conn.execute_batch(
@@ -98,7 +95,7 @@ fn attach_scratch(conn: &Connection) -> rusqlite::Result<()> {
 
 #[test]
 fn settings_are_reapplied_to_the_rebuilt_connection() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("sqlite-settings")?;
     let path = dir.path().join("t.db");
     // Every setting differs from what a default connection gets. Foreign keys are
@@ -154,7 +151,7 @@ fn settings_are_reapplied_to_the_rebuilt_connection() -> TestResult {
 
 #[test]
 fn a_rebuild_of_a_connection_private_database_is_refused() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let private = [
         SqliteConfig::new(":memory:"),
         SqliteConfig::new(""),
@@ -218,7 +215,7 @@ fn a_rebuild_of_a_connection_private_database_is_refused() -> TestResult {
 
 #[test]
 fn a_shared_cache_memory_database_rebuilds_onto_the_same_data() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let name = format!("guardian-shared-{}", std::process::id());
     let shared = [
         SqliteConfig::shared_memory(&name),
@@ -251,7 +248,7 @@ fn a_shared_cache_memory_database_rebuilds_onto_the_same_data() -> TestResult {
 
 #[test]
 fn a_backup_is_a_second_copy_of_the_data() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("sqlite-backup")?;
     let main = Tournament::open(SqliteConfig::new(dir.path().join("t.db")).foreign_keys(true))?;
     main.conn.execute_batch(
@@ -296,7 +293,7 @@ fn a_backup_is_a_second_copy_of_the_data() -> TestResult {
 
 #[test]
 fn close_reports_the_drivers_error() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("sqlite-close")?;
     let path = dir.path().join("t.db");
     let main = Tournament::open(SqliteConfig::new(&path))?;
@@ -336,7 +333,7 @@ fn failing_init(conn: &Connection) -> rusqlite::Result<()> {
 
 #[test]
 fn errors_name_the_path_and_the_operation() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("sqlite-errors")?;
 
     let missing = dir.path().join("no-such-dir").join("t.db");
@@ -385,7 +382,7 @@ fn errors_name_the_path_and_the_operation() -> TestResult {
 
 #[test]
 fn no_descriptor_leaks_after_1000_rebuild_and_close_cycles() -> TestResult {
-    let _serial = serial();
+    let _alone = alone();
     let dir = TempDir::new("sqlite-leak")?;
     let before_open = open_fd_count()?;
     // WAL: each connection holds the database, its log and its shared-memory index.

@@ -11,11 +11,8 @@
 use guardian_core::Rebuild;
 use guardian_core::postgres::postgres::{Client, NoTls};
 use guardian_core::postgres::{Operation, Postgres, PostgresConfig, PostgresError};
-use guardian_suite::open_fd_count;
-use guardian_suite::serial;
+use guardian_suite::{TestResult, alone, open_fd_count, shared};
 use std::time::Duration;
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The server under test, or `None` (after saying so) when there is none outside CI.
 fn server(test: &str) -> Option<PostgresConfig> {
@@ -58,17 +55,17 @@ impl Tournament {
     }
 }
 
-fn count(client: &mut Client, table: &str) -> Result<i64, Box<dyn std::error::Error>> {
+fn count(client: &mut Client, table: &str) -> TestResult<i64> {
     Ok(client
         .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
         .get(0))
 }
 
-fn pid(client: &mut Client) -> Result<i32, Box<dyn std::error::Error>> {
+fn pid(client: &mut Client) -> TestResult<i32> {
     Ok(client.query_one("SELECT pg_backend_pid()", &[])?.get(0))
 }
 
-fn show(client: &mut Client, setting: &str) -> Result<String, Box<dyn std::error::Error>> {
+fn show(client: &mut Client, setting: &str) -> TestResult<String> {
     Ok(client.query_one(&format!("SHOW {setting}"), &[])?.get(0))
 }
 
@@ -83,11 +80,7 @@ fn observer(db: &PostgresConfig) -> Result<Client, PostgresError> {
 /// `expected`: a session the client has closed leaves `pg_stat_activity` when its
 /// server process has finished exiting, a moment later. A session that is really
 /// left open never leaves, and the count returned then is not `expected`.
-fn sessions_named(
-    watcher: &mut Client,
-    app: &str,
-    expected: i64,
-) -> Result<i64, Box<dyn std::error::Error>> {
+fn sessions_named(watcher: &mut Client, app: &str, expected: i64) -> TestResult<i64> {
     let mut n = -1;
     for _ in 0..1000 {
         n = watcher
@@ -106,7 +99,7 @@ fn sessions_named(
 
 #[test]
 fn debug_output_and_errors_never_show_the_password() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let secret = "s3cret-Pw-1729";
     for text in [
         format!("postgres://ada:{secret}@db.example:5433/league"),
@@ -146,7 +139,7 @@ fn debug_output_and_errors_never_show_the_password() -> TestResult {
 
 #[test]
 fn a_rebuild_is_a_fresh_independent_session() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let Some(db) = server("sessions") else {
         return Ok(());
     };
@@ -212,7 +205,7 @@ fn a_rebuild_is_a_fresh_independent_session() -> TestResult {
 
 #[test]
 fn the_configs_session_settings_are_reapplied() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let Some(db) = server("settings") else {
         return Ok(());
     };
@@ -259,7 +252,7 @@ fn the_configs_session_settings_are_reapplied() -> TestResult {
 
 #[test]
 fn a_setting_that_fails_is_named_and_its_session_closed() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let Some(db) = server("bad_setting") else {
         return Ok(());
     };
@@ -292,7 +285,7 @@ fn a_setting_that_fails_is_named_and_its_session_closed() -> TestResult {
 
 #[test]
 fn close_ends_the_session_and_reports_failure() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let Some(db) = server("close") else {
         return Ok(());
     };
@@ -335,7 +328,7 @@ fn close_ends_the_session_and_reports_failure() -> TestResult {
 
 #[test]
 fn no_session_or_descriptor_leaks_after_1000_rebuild_and_close_cycles() -> TestResult {
-    let _serial = serial();
+    let _alone = alone();
     let Some(db) = server("leak") else {
         return Ok(());
     };
