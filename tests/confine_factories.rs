@@ -368,8 +368,8 @@ fn an_address_not_on_the_allow_list_is_refused_before_any_connection() -> TestRe
     let (other, _) = quiet_listener()?;
     let connect = ConfinedTcp::new(
         AllowList::new()
-            .allow_addr(other.local_addr()?)
-            .allow("localhost", address.port()),
+            .with_addr(other.local_addr()?)
+            .with_host("localhost", address.port()),
     );
 
     for written in [
@@ -438,8 +438,8 @@ fn an_allowed_address_connects_and_a_rebuild_connects_again() -> TestResult {
     let (listener, address) = quiet_listener()?;
     UPSTREAM.set(ConfinedTcp::new(
         AllowList::new()
-            .allow("127.0.0.1", address.port())
-            .allow("LocalHost.", address.port()),
+            .with_host("127.0.0.1", address.port())
+            .with_host("LocalHost.", address.port()),
     ))?;
     let before = open_fd_count()?;
 

@@ -9,8 +9,8 @@
 #![cfg(feature = "postgres")]
 
 use guardian_core::Rebuild;
-use guardian_core::postgres::postgres::{Client, NoTls};
-use guardian_core::postgres::{Operation, Postgres, PostgresConfig, PostgresError};
+use guardian_core::postgres::postgres::{self, Client, NoTls};
+use guardian_core::postgres::{Postgres, PostgresConfig, PostgresError, PostgresOp};
 use guardian_suite::{TestResult, alone, open_fd_count, shared};
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use std::time::Duration;
 fn server(test: &str) -> Option<PostgresConfig> {
     if let Ok(url) = std::env::var("GUARDIAN_PG_URL") {
         let config: PostgresConfig = url.parse().expect("GUARDIAN_PG_URL is a connection string");
-        return Some(config.application_name(&app_name(test)));
+        return Some(config.with_application_name(&app_name(test)));
     }
     let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     assert!(
@@ -106,7 +106,7 @@ fn debug_output_and_errors_never_show_the_password() -> TestResult {
         format!("host=db.example port=5433 user=ada password={secret} dbname=league"),
     ] {
         let config: PostgresConfig = text.parse()?;
-        let config = config.set("search_path", "league");
+        let config = config.with_setting("search_path", "league");
         let debug = format!("{config:?}");
         assert!(!debug.contains(secret), "{debug}");
         // Not vacuous: the rest of the config is shown.
@@ -126,12 +126,13 @@ fn debug_output_and_errors_never_show_the_password() -> TestResult {
         .open_with(&config)
         .err()
         .expect("nothing listens there");
-    assert_eq!(err.operation(), Operation::Connect);
+    assert_eq!(err.op(), PostgresOp::Connect);
     assert_eq!(
         err.server(),
         Some(format!("ada@127.0.0.1:{port}/league").as_str())
     );
-    let shown = format!("{err} {err:?} {}", err.driver_error());
+    let driver = err.driver_error().ok_or("the driver's error")?;
+    let shown = format!("{err} {err:?} {driver}");
     assert!(!shown.contains(secret), "{shown}");
     assert!(shown.contains(&format!("127.0.0.1:{port}")), "{shown}");
     Ok(())
@@ -211,8 +212,8 @@ fn the_configs_session_settings_are_reapplied() -> TestResult {
     };
     let app = app_name("settings");
     let mut db = db
-        .set("statement_timeout", "4321ms")
-        .set("search_path", "guardian_nowhere, public");
+        .with_setting("statement_timeout", "4321ms")
+        .with_setting("search_path", "guardian_nowhere, public");
     db.driver_mut().options("-c lock_timeout=1234ms");
     let main = Tournament::open(db)?;
     let mut watcher = observer(&main.db)?;
@@ -257,19 +258,23 @@ fn a_setting_that_fails_is_named_and_its_session_closed() -> TestResult {
         return Ok(());
     };
     let app = app_name("bad_setting");
-    let db = db.set("search_path", "public").set("no_such_setting", "1");
+    let db = db
+        .with_setting("search_path", "public")
+        .with_setting("no_such_setting", "1");
     let mut watcher = observer(&db)?;
     let err = Postgres::no_tls()
         .open_with(&db)
         .err()
         .expect("the server rejects an unknown setting");
-    assert_eq!(err.operation(), Operation::Configure);
+    assert_eq!(err.op(), PostgresOp::Configure);
     assert_eq!(err.setting(), Some("no_such_setting"));
     let server = err.server().expect("the server is named");
     assert!(server.contains("@127.0.0.1:"), "{server}");
     assert!(err.to_string().contains("`no_such_setting`"), "{err}");
     assert!(
-        err.driver_error().as_db_error().is_some(),
+        err.driver_error()
+            .and_then(postgres::Error::as_db_error)
+            .is_some(),
         "the server's own error"
     );
     // The factory closes the session it could not configure; the driver's `Drop` would
@@ -321,7 +326,7 @@ fn close_ends_the_session_and_reports_failure() -> TestResult {
         .error()
         .downcast_ref::<PostgresError>()
         .expect("the factory's error");
-    assert_eq!(cause.operation(), Operation::Close);
+    assert_eq!(cause.op(), PostgresOp::Close);
     watcher.close()?;
     Ok(())
 }

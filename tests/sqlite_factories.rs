@@ -6,7 +6,7 @@
 #![cfg(feature = "sqlite")]
 
 use guardian_core::sqlite::rusqlite::{self, Connection, ErrorCode, OpenFlags};
-use guardian_core::sqlite::{JournalMode, Operation, Sqlite, SqliteConfig, SqliteError};
+use guardian_core::sqlite::{JournalMode, Sqlite, SqliteConfig, SqliteError, SqliteOp};
 use guardian_core::{Factory, Rebuild};
 use guardian_suite::{TempDir, TestResult, alone, open_fd_count, shared};
 use std::time::Duration;
@@ -101,12 +101,12 @@ fn settings_are_reapplied_to_the_rebuilt_connection() -> TestResult {
     // Every setting differs from what a default connection gets. Foreign keys are
     // turned *off*: the SQLite that rusqlite bundles turns them on by default.
     let db = SqliteConfig::new(&path)
-        .busy_timeout(Duration::from_millis(1234))
-        .foreign_keys(false)
-        .journal_mode(JournalMode::Truncate)
-        .pragma("cache_size", -1234)
-        .pragma("recursive_triggers", true)
-        .init(attach_scratch);
+        .with_busy_timeout(Duration::from_millis(1234))
+        .with_foreign_keys(false)
+        .with_journal_mode(JournalMode::Truncate)
+        .with_pragma("cache_size", -1234)
+        .with_pragma("recursive_triggers", true)
+        .with_init(attach_scratch);
     let main = Tournament::open(db)?;
     main.conn.execute_batch(
         "CREATE TABLE player(id INTEGER PRIMARY KEY);
@@ -157,14 +157,15 @@ fn a_rebuild_of_a_connection_private_database_is_refused() -> TestResult {
         SqliteConfig::new(""),
         SqliteConfig::new("file::memory:"),
         SqliteConfig::new("file:board?mode=memory"),
-        SqliteConfig::new("board").flags(OpenFlags::default() | OpenFlags::SQLITE_OPEN_MEMORY),
+        SqliteConfig::new("board")
+            .with_open_flags(OpenFlags::default() | OpenFlags::SQLITE_OPEN_MEMORY),
         // SQLite shares an in-memory cache only for a URI name: this one is private.
-        SqliteConfig::new("board").flags(
+        SqliteConfig::new("board").with_open_flags(
             OpenFlags::default()
                 | OpenFlags::SQLITE_OPEN_MEMORY
                 | OpenFlags::SQLITE_OPEN_SHARED_CACHE,
         ),
-        SqliteConfig::new("file:").flags(OpenFlags::default()),
+        SqliteConfig::new("file:").with_open_flags(OpenFlags::default()),
     ];
     for db in private {
         let label = db.path().display().to_string();
@@ -195,7 +196,7 @@ fn a_rebuild_of_a_connection_private_database_is_refused() -> TestResult {
             .downcast_ref::<SqliteError>()
             .expect("the factory's error");
         assert!(cause.is_hollow_copy(), "{label}");
-        assert_eq!(cause.operation(), Operation::Reopen);
+        assert_eq!(cause.op(), SqliteOp::Reopen);
         let message = cause.to_string();
         for hint in [
             "hollow copy",
@@ -221,7 +222,7 @@ fn a_shared_cache_memory_database_rebuilds_onto_the_same_data() -> TestResult {
         SqliteConfig::shared_memory(&name),
         SqliteConfig::new("file::memory:?cache=shared"),
         SqliteConfig::new(format!("file:{name}-flag?mode=memory"))
-            .flags(OpenFlags::default() | OpenFlags::SQLITE_OPEN_SHARED_CACHE),
+            .with_open_flags(OpenFlags::default() | OpenFlags::SQLITE_OPEN_SHARED_CACHE),
     ];
     for db in shared {
         let label = db.path().display().to_string();
@@ -250,13 +251,14 @@ fn a_shared_cache_memory_database_rebuilds_onto_the_same_data() -> TestResult {
 fn a_backup_is_a_second_copy_of_the_data() -> TestResult {
     let _shared = shared();
     let dir = TempDir::new("sqlite-backup")?;
-    let main = Tournament::open(SqliteConfig::new(dir.path().join("t.db")).foreign_keys(true))?;
+    let main =
+        Tournament::open(SqliteConfig::new(dir.path().join("t.db")).with_foreign_keys(true))?;
     main.conn.execute_batch(
         "CREATE TABLE game(id INTEGER PRIMARY KEY, result TEXT);
          INSERT INTO game(result) VALUES ('1-0'), ('1/2-1/2');",
     )?;
 
-    let to = SqliteConfig::new(dir.path().join("copy.db")).foreign_keys(true);
+    let to = SqliteConfig::new(dir.path().join("copy.db")).with_foreign_keys(true);
     let copy = Sqlite.backup(&main.conn, &to)?;
     assert_eq!(count(&copy, "game")?, 2);
     assert_eq!(
@@ -318,7 +320,7 @@ fn close_reports_the_drivers_error() -> TestResult {
         .error()
         .downcast_ref::<SqliteError>()
         .expect("the factory's error");
-    assert_eq!(cause.operation(), Operation::Close);
+    assert_eq!(cause.op(), SqliteOp::Close);
     assert_eq!(cause.path(), path);
     assert!(cause.to_string().contains(&path.display().to_string()));
     let driver = cause.driver_error().expect("SQLite's own error");
@@ -340,7 +342,7 @@ fn errors_name_the_path_and_the_operation() -> TestResult {
     let err = Sqlite
         .open_with(&SqliteConfig::new(&missing))
         .expect_err("the directory does not exist");
-    assert_eq!(err.operation(), Operation::Open);
+    assert_eq!(err.op(), SqliteOp::Open);
     assert_eq!(err.path(), missing);
     assert!(
         err.to_string().contains(&missing.display().to_string()),
@@ -356,16 +358,16 @@ fn errors_name_the_path_and_the_operation() -> TestResult {
 
     // An in-memory database has no write-ahead log: SQLite keeps `memory`.
     let err = Sqlite
-        .open_with(&SqliteConfig::new(":memory:").journal_mode(JournalMode::Wal))
+        .open_with(&SqliteConfig::new(":memory:").with_journal_mode(JournalMode::Wal))
         .expect_err("WAL is impossible in memory");
-    assert_eq!(err.operation(), Operation::Configure);
+    assert_eq!(err.op(), SqliteOp::Configure);
     assert_eq!(err.setting(), Some("journal_mode"));
     assert!(err.to_string().contains("`journal_mode = wal`"), "{err}");
     assert!(err.to_string().contains("`memory`"), "{err}");
 
     let path = dir.path().join("t.db");
     let err = Sqlite
-        .open_with(&SqliteConfig::new(&path).init(failing_init))
+        .open_with(&SqliteConfig::new(&path).with_init(failing_init))
         .expect_err("the init hook fails");
     assert_eq!(err.setting(), Some("init"));
     assert!(err.to_string().contains("`init`"), "{err}");
@@ -388,8 +390,8 @@ fn no_descriptor_leaks_after_1000_rebuild_and_close_cycles() -> TestResult {
     // WAL: each connection holds the database, its log and its shared-memory index.
     let main = Tournament::open(
         SqliteConfig::new(dir.path().join("t.db"))
-            .journal_mode(JournalMode::Wal)
-            .foreign_keys(true),
+            .with_journal_mode(JournalMode::Wal)
+            .with_foreign_keys(true),
     )?;
     main.conn
         .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")?;

@@ -529,9 +529,9 @@ impl Error for Escape {}
 /// use guardian_core::confine::AllowList;
 ///
 /// let allow = AllowList::new()
-///     .allow("db.internal", 5432)
-///     .allow("10.0.0.7", 5432) // where db.internal points: internal, so listed too
-///     .allow("[::1]", 8080);
+///     .with_host("db.internal", 5432)
+///     .with_host("10.0.0.7", 5432) // where db.internal points: internal, so listed too
+///     .with_host("[::1]", 8080);
 /// assert!(allow.allows("DB.internal.:5432")); // names ignore ASCII case and a final dot
 /// assert!(allow.allows("[::1]:8080"));
 /// assert!(!allow.allows("db.internal:22")); // another port
@@ -576,14 +576,14 @@ impl AllowList {
     /// Allows `host` (a DNS name, or an IP address: `"10.0.0.7"`, `"::1"`, `"[::1]"`)
     /// on `port`.
     #[must_use]
-    pub fn allow(mut self, host: &str, port: u16) -> Self {
+    pub fn with_host(mut self, host: &str, port: u16) -> Self {
         self.entries.push((Host::parse(host), port));
         self
     }
 
     /// Allows the address `address` (an IP address and a port).
     #[must_use]
-    pub fn allow_addr(mut self, address: SocketAddr) -> Self {
+    pub fn with_addr(mut self, address: SocketAddr) -> Self {
         self.entries.push((Host::Ip(address.ip()), address.port()));
         self
     }
@@ -610,7 +610,7 @@ impl AllowList {
     /// ```
     /// use guardian_core::confine::{AllowList, NotAllowed, NotAllowedKind};
     ///
-    /// let allow = AllowList::new().allow("127.0.0.1", 8080).allow("localhost", 8080);
+    /// let allow = AllowList::new().with_host("127.0.0.1", 8080).with_host("localhost", 8080);
     /// assert_eq!(allow.resolve("127.0.0.1:8080")?, ["127.0.0.1:8080".parse()?]);
     ///
     /// let refused = allow.resolve("127.0.0.1:22").unwrap_err();
@@ -794,7 +794,7 @@ impl Error for NotAllowed {}
 ///
 /// let listener = TcpListener::bind("127.0.0.1:0")?;
 /// let server = listener.local_addr()?;
-/// let connect = ConfinedTcp::new(AllowList::new().allow_addr(server));
+/// let connect = ConfinedTcp::new(AllowList::new().with_addr(server));
 ///
 /// let stream = connect.open(&TcpConfig::from(server))?;
 /// connect.close(stream)?;
@@ -891,7 +891,7 @@ fn unset_error() -> io::Error {
 /// };
 /// assert!(early.factory_error().to_string().contains("has not been set"));
 ///
-/// UPSTREAM.set(ConfinedTcp::new(AllowList::new().allow_addr(listener.local_addr()?)))?;
+/// UPSTREAM.set(ConfinedTcp::new(AllowList::new().with_addr(listener.local_addr()?)))?;
 /// let client = Client::from_blueprint(ClientBlueprint { server })?;
 /// client.close()?;
 /// assert!(UPSTREAM.set(ConfinedTcp::new(AllowList::new())).is_err()); // set once
