@@ -345,7 +345,7 @@ impl<M: ConfinedMode> Confined<M> {
             root: self.root.path.clone(),
             kind,
         };
-        FileError::new(
+        FileError::refused(
             M::OP,
             Some(path),
             io::Error::new(io::ErrorKind::PermissionDenied, escape),
@@ -402,7 +402,7 @@ impl<M: ConfinedMode> Factory for Confined<M> {
 impl<M: ConfinedMode> sealed::Unset for Confined<M> {
     #[cold]
     fn unset(path: &Path) -> FileError {
-        FileError::new(M::OP, Some(path), unset_error())
+        FileError::refused(M::OP, Some(path), unset_error())
     }
 }
 impl<M: ConfinedMode> ConfinedFactory for Confined<M> {}
@@ -439,9 +439,10 @@ fn climbs_out(path: &Path) -> EscapeKind {
 /// inside a refusal's [`FileError`] (of kind `PermissionDenied`), found with
 /// [`Escape::of`].
 ///
-/// `Display` reads "refused: `..` climbs out of the root /srv/jar"; the `FileError`
-/// around it names the path and the access mode: "cannot open ../../etc/passwd for
-/// appending: refused: `..` climbs out of the root /srv/jar".
+/// `Display` reads "refused: `..` climbs out of the root /srv/jar". The refusal is
+/// guardian's own, so the `FileError` around it ends its `Display` with it and has no
+/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)): "cannot
+/// open ../../etc/passwd for appending: refused: `..` climbs out of the root /srv/jar".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Escape {
     root: PathBuf,
@@ -622,7 +623,7 @@ impl AllowList {
     /// ```
     pub fn resolve(&self, address: &str) -> Result<Vec<SocketAddr>, NetError> {
         let refuse = |kind, resolved| {
-            NetError::new(
+            NetError::refused(
                 NetOp::Connect,
                 address,
                 io::Error::new(
@@ -717,7 +718,9 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
 ///
 /// `Display` reads "refused: it is not on the allow-list", or for a listed name
 /// "refused: it resolved only to internal addresses that are not on the allow-list:
-/// 127.0.0.1:6379"; the `NetError` around it names the address as written.
+/// 127.0.0.1:6379". The refusal is guardian's own, so the `NetError` around it names
+/// the address as written, ends its `Display` with the refusal and has no
+/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotAllowed {
     kind: NotAllowedKind,
@@ -844,7 +847,7 @@ impl Factory for ConfinedTcp {
 impl sealed::Unset for ConfinedTcp {
     #[cold]
     fn unset(config: &TcpConfig) -> NetError {
-        NetError::new(NetOp::Connect, config.address(), unset_error())
+        NetError::refused(NetOp::Connect, config.address(), unset_error())
     }
 }
 impl ConfinedFactory for ConfinedTcp {}
@@ -969,7 +972,8 @@ impl<F: ConfinedFactory> Factory for OnceConfined<F> {
     }
 }
 
-/// [`OnceConfined::set`] was called on a slot that already holds a factory.
+/// [`OnceConfined::set`] was called on a slot that already holds a factory (a refusal,
+/// without a [`source`](Error::source): the crate's [rule for errors](crate#errors)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AlreadySet;
 

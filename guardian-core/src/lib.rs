@@ -127,6 +127,76 @@
 //! whose data is copied into a fresh lock), and with features `sqlite` and `postgres`
 //! the database connections.
 //!
+//! # Errors
+//!
+//! Every error type of this crate follows one rule, the one of the standard library's
+//! [`Error`](std::error::Error) docs, the Rust API guidelines
+//! ([C-GOOD-ERR](https://rust-lang.github.io/api-guidelines/interoperability.html#c-good-err))
+//! and the [error-handling project group](https://github.com/rust-lang/project-error-handling/issues/27#issuecomment-763950178)
+//! ("either return the source error or include its message in `Display`, never both"):
+//!
+//! - **`Display` says what failed**, in one line that starts lowercase and ends
+//!   without punctuation, naming what it is about (the path, the address, the field):
+//!   `cannot open /srv/scores.txt for reading`. It does not repeat the cause.
+//! - **[`source`](std::error::Error::source) returns the cause**: the OS's
+//!   [`io::Error`](std::io::Error), the database driver's error, the factory's error
+//!   inside a [`RebuildError`]. Walk the chain to print the whole story, each message
+//!   once (the loop below, `anyhow`'s `{:#}`, `eyre`'s reports).
+//! - **A refusal of guardian's own has no cause**: nothing below failed when a rebuild
+//!   is refused because a file is held by another handle, a lock is held or poisoned,
+//!   a fixed port is held by the live socket, a copy would be hollow, or a recipe leaves
+//!   its confinement. Its `Display` ends with the reason (`cannot lock /srv/state.bin
+//!   for exclusive writing: it is held by another handle`) and `source` is `None`.
+//! - **An aggregate lists its failures**: [`CloseError`] holds several failures and no
+//!   single cause, so its `Display` lists each with its whole chain and `source` is
+//!   `None`; [`failures`](CloseError::failures) gives each error for downcasting.
+//!
+//! So `{err}` alone says what failed, not why: print the chain. And code decides on
+//! structure (the operation, the path, [`io::ErrorKind`](std::io::ErrorKind), a
+//! downcast of the source), never on the wording, which may change.
+//!
+//! ```
+//! use guardian_core::fs::{AbsolutePath, FileError, FileOp, ReadFile};
+//! use guardian_core::{Factory, Rebuild};
+//! use std::{error::Error, fs::File, io};
+//!
+//! #[derive(Rebuild)]
+//! struct Scores {
+//!     #[config]
+//!     path: AbsolutePath,
+//!     #[resource(factory = ReadFile, from = path)]
+//!     file: File,
+//! }
+//!
+//! # let dir = std::env::temp_dir().join(format!("guardian-errors-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let path = AbsolutePath::new(dir.join("scores.txt"))?;
+//! std::fs::write(&path, "ada 3")?;
+//! let scores = Scores { file: ReadFile.open(&path)?, path };
+//! std::fs::remove_file(&scores.path)?;
+//!
+//! let Err(err) = scores.rebuild() else { panic!("the file is gone") };
+//! // Each level says what failed; its cause is the next level.
+//! let mut chain = vec![err.to_string()];
+//! let mut source = err.source();
+//! while let Some(cause) = source {
+//!     chain.push(cause.to_string());
+//!     source = cause.source();
+//! }
+//! assert_eq!(chain[0], "cannot rebuild `Scores`: resource field `file` failed to open");
+//! assert_eq!(chain[1], format!("cannot open {} for reading", scores.path.display()));
+//! assert_eq!(chain.len(), 3); // and the OS's own words: "No such file or directory (os error 2)"
+//! eprintln!("{}", chain.join(": "));
+//!
+//! // Code reads the structure, not the words.
+//! let cause = err.factory_error().downcast_ref::<FileError>().expect("a file factory's error");
+//! assert_eq!(cause.op(), FileOp::OpenRead);
+//! assert_eq!(cause.kind(), io::ErrorKind::NotFound);
+//! scores.close()?;
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Blueprints and serde
 //!
 //! `#[rebuild(blueprint)]` generates the recipe as a type of its own and implements

@@ -328,7 +328,7 @@ pub enum PostgresOp {
 
 /// A PostgreSQL session failed to open, take its settings, or close. It names the
 /// operation and the server (never the password); the driver's error is its
-/// [`source`](Error::source).
+/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)).
 ///
 /// `Debug` is derived: no field holds the password (the server is kept as
 /// [`PostgresConfig::server`] writes it).

@@ -582,7 +582,12 @@ pub enum SqliteOp {
 
 /// An SQLite connection failed to open, take its settings, be rebuilt, close or back
 /// up. It names the database and the operation; the driver's error, if any, is its
-/// [`source`](Error::source).
+/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)).
+///
+/// Two failures have no driver error, and say why in `Display` instead, with no
+/// `source`: the refusal to rebuild a hollow copy
+/// ([`is_hollow_copy`](SqliteError::is_hollow_copy)), and a journal mode SQLite did not
+/// keep ("SQLite kept `memory`").
 #[derive(Debug)]
 pub struct SqliteError {
     op: SqliteOp,
