@@ -198,14 +198,18 @@ fn a_missing_file_or_root_is_an_ordinary_error_naming_the_real_path() -> TestRes
         Some(sandbox.root().join("logs/none.log").as_path())
     );
 
+    // A root that cannot be opened fails at startup, naming the root, with the OS's
+    // error as the cause.
     let no_root = Confined::new(sandbox.dir.path().join("no-such-root"), AppendFile).unwrap_err();
-    assert_eq!(no_root.op(), FileOp::OpenRoot);
-    assert_eq!(
-        no_root.path(),
-        Some(sandbox.dir.path().join("no-such-root").as_path())
-    );
+    assert_eq!(no_root.path(), sandbox.dir.path().join("no-such-root"));
     assert_eq!(no_root.kind(), ErrorKind::NotFound);
-    assert!(no_root.source().is_some(), "the OS's error is the cause");
+    let os = no_root
+        .source()
+        .and_then(|source| source.downcast_ref::<std::io::Error>());
+    assert_eq!(os.map(std::io::Error::kind), Some(ErrorKind::NotFound));
+    let not_a_dir = sandbox.outside().join("secret.txt");
+    let no_dir = Confined::new(&not_a_dir, ReadFile).unwrap_err();
+    assert_eq!(no_dir.kind(), ErrorKind::NotADirectory);
     Ok(())
 }
 

@@ -273,16 +273,7 @@ impl Factory for ResumeReadFile {
     }
 
     fn reopen(&self, path: &AbsolutePath, live: &File) -> Result<File, FileError> {
-        let position = {
-            let mut live = live;
-            live.stream_position()
-                .map_err(|error| FileError::new(FileOp::Position, Some(path), error))?
-        };
-        let mut file = ReadFile.open(path)?;
-        match file.seek(SeekFrom::Start(position)) {
-            Ok(_) => Ok(file),
-            Err(error) => Err(FileError::new(FileOp::Seek, Some(path), error)),
-        }
+        resume_at(live, path, || ReadFile.open(path))
     }
 }
 
@@ -478,6 +469,10 @@ where
 }
 
 /// What a file factory was doing when it failed; see [`FileError::op`].
+///
+/// The confined factories of feature `confine` report the operation of their access
+/// mode (opening for appending, taking the lock, ...); a root directory they cannot
+/// open is a `confine::RootError` of its own, not an operation of this list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FileOp {
@@ -499,9 +494,6 @@ pub enum FileOp {
     Flush,
     /// Syncing data to the storage device (closing a writer).
     Sync,
-    /// Opening the root directory of a confined factory
-    /// (`confine::Confined::new`, feature `confine`).
-    OpenRoot,
 }
 
 /// A file factory failed: the operation, the path, and the [`io::Error`].
@@ -616,7 +608,6 @@ impl fmt::Display for FileError {
             FileOp::Seek => write!(f, "cannot seek {path} to the live handle's position")?,
             FileOp::Flush => write!(f, "cannot flush {path}")?,
             FileOp::Sync => write!(f, "cannot sync {path}")?,
-            FileOp::OpenRoot => write!(f, "cannot open the root directory {path}")?,
         }
         if self.refused {
             write!(f, ": {}", self.source)?;
@@ -650,6 +641,28 @@ fn open_file(options: &OpenOptions, op: FileOp, path: &AbsolutePath) -> Result<F
     options
         .open(path.as_path())
         .map_err(|error| FileError::new(op, Some(path.as_path()), error))
+}
+
+/// Opens a new handle with `open` and moves it to where `live`'s cursor is: the reopen
+/// of [`ResumeReadFile`], and of a confined factory in that mode. `path` names the file
+/// in errors: [`FileOp::Position`] if `live`'s position cannot be read (a pipe),
+/// [`FileOp::Seek`] if the new handle cannot be moved there.
+pub(crate) fn resume_at(
+    live: &File,
+    path: &Path,
+    open: impl FnOnce() -> Result<File, FileError>,
+) -> Result<File, FileError> {
+    let position = {
+        // `Seek` is implemented for `&File`: reading the position needs no `&mut`.
+        let mut live = live;
+        live.stream_position()
+            .map_err(|error| FileError::new(FileOp::Position, Some(path), error))?
+    };
+    let mut file = open()?;
+    match file.seek(SeekFrom::Start(position)) {
+        Ok(_) => Ok(file),
+        Err(error) => Err(FileError::new(FileOp::Seek, Some(path), error)),
+    }
 }
 
 /// Takes `file`'s exclusive lock without waiting; a lock held by another handle is a
