@@ -11,8 +11,10 @@
 //! `postgres` feature is on and `GUARDIAN_PG_URL` is set; the backup and `:memory:`
 //! parts are SQLite's. Everything it creates is removed when it ends.
 
-// "SQLite" and "PostgreSQL" are product names, not code to put in backticks.
-#![allow(clippy::doc_markdown)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "\"SQLite\" and \"PostgreSQL\" are product names, not code to put in backticks"
+)]
 
 use guardian_core::Rebuild;
 use guardian_core::sqlite::rusqlite::Connection;

@@ -4,8 +4,10 @@
 //!
 //! Without `GUARDIAN_PG_URL` the server tests print that they were skipped, except in
 //! CI (`CI=true`), where they fail: CI must test against a real server.
-// "SQLite" and "PostgreSQL" are product names, not code to put in backticks.
-#![allow(clippy::doc_markdown)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "\"SQLite\" and \"PostgreSQL\" are product names, not code to put in backticks"
+)]
 #![cfg(feature = "postgres")]
 
 use guardian_core::Rebuild;

@@ -1,5 +1,6 @@
-//! Factories for files: [`ReadFile`], [`ResumeReadFile`], [`AppendFile`],
-//! [`ExclusiveFile`], and [`Buffered`] for a [`BufWriter`] over the writers.
+//! Files: factories that reopen a path in one access mode ([`ReadFile`],
+//! [`ResumeReadFile`], [`AppendFile`], [`ExclusiveFile`]), lock exclusive writers, and
+//! sync on close; [`Buffered`] puts a [`BufWriter`] over the writers.
 //!
 //! Each factory opens a [`File`] in one access mode from an [`AbsolutePath`], and
 //! reports every failure as a [`FileError`] that names the path and the operation.

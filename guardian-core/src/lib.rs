@@ -53,8 +53,8 @@
 //! |---|---|---|
 //! | `#[config]` | cloned (`Clone`) | dropped |
 //! | `#[config(shared)]` | cloned, knowingly sharing what it points to | dropped |
-//! | `#[resource(factory = EXPR, from = FIELD)]` | opened afresh: `EXPR.reopen(&self.FIELD, &self.this)` | `EXPR.close(this)` |
-//! | `#[resource(factory = EXPR)]` | opened afresh from `&()` | `EXPR.close(this)` |
+//! | `#[resource(factory = EXPR, from = FIELD)]` | opened afresh: `EXPR.reopen(&self.FIELD, &self.field)` | `EXPR.close(field)`, error reported |
+//! | `#[resource(factory = EXPR)]` | opened afresh from `&()` | `EXPR.close(field)`, error reported |
 //!
 //! `factory = EXPR` is any expression giving a [`Factory`] value (a unit struct, a
 //! constructor call such as `WithRoot::new("/var/log")`); it is evaluated each time it
@@ -123,9 +123,17 @@
 //!
 //! One module per family, each saying what a reopen gives back and what it refuses:
 //! [`fs`] (read, resume-read, append, exclusive write, buffered; recipes are
-//! [`fs::AbsolutePath`]s), [`net`] (TCP, UDP, Unix-socket clients), [`sync`] (locks
-//! whose data is copied into a fresh lock), and with features `sqlite` and `postgres`
-//! the database connections.
+//! [`fs::AbsolutePath`]s), [`net`] (TCP clients and listeners, UDP sockets, Unix-socket
+//! clients), [`sync`] (locks whose data is copied into a fresh lock), with features
+//! `sqlite` and `postgres` the database connections, and with feature `confine` the
+//! factories that load untrusted recipes safely.
+//!
+//! The families share one vocabulary. Each has one error type (`FileError`,
+//! `NetError`, `LockError`, `SqliteError`, `PostgresError`, following the rule of
+//! [Errors](#errors)); where a family does several things, the error's `op()` says
+//! which (`FileOp`, `NetOp`, `SqliteOp`, `PostgresOp`). Recipes are builders: each
+//! `with_*` setter takes the recipe by value and returns it changed, and the getter of
+//! the same name without `with_` reads the setting back.
 //!
 //! # Errors
 //!
@@ -204,24 +212,24 @@
 //! With the `serde` feature, `#[rebuild(serde)]` (de)serialises a value through its
 //! blueprint: only the config is written, and loading reopens every resource.
 
+// On docs.rs (`--cfg docsrs`), feature-gated items say which feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Each module's summary is its own `//!` docs: a `///` here would be merged into it.
 mod blueprint;
-/// Loading untrusted recipes: file factories confined below a root directory, TCP
-/// connections confined to an allow-list (feature `confine`).
 #[cfg(feature = "confine")]
+#[cfg_attr(docsrs, doc(cfg(feature = "confine")))]
 pub mod confine;
 mod error;
 mod factory;
-/// Files: factories that reopen a path in one access mode, lock exclusive writers, and sync on close.
 pub mod fs;
-/// Sockets: factories that connect or bind afresh and re-apply every socket option.
 pub mod net;
-/// PostgreSQL sessions: a factory that opens a fresh session and re-applies its settings.
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
-/// SQLite connections: a factory that re-applies connection settings and refuses hollow copies.
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
-/// Locks: factories that copy the data behind a `Mutex` or `RwLock` into a fresh, unlocked lock.
 pub mod sync;
 
 pub use blueprint::FromBlueprint;

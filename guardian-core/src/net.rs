@@ -1,5 +1,6 @@
-//! Factories for sockets: [`TcpConnect`] (a TCP client), [`TcpListen`],
-//! [`UdpBind`], and [`UnixConnect`] (a Unix-socket client, on Unix).
+//! Sockets: factories that connect or bind afresh and set every option of the recipe
+//! again: [`TcpConnect`] (a TCP client), [`TcpListen`], [`UdpBind`], and
+//! [`UnixConnect`] (a Unix-socket client, on Unix).
 //!
 //! A socket cannot be copied: [`TcpStream::try_clone`] gives a second handle to the
 //! *same* connection, whose reads steal each other's bytes. These factories open a
@@ -478,6 +479,7 @@ impl Factory for UdpBind {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct UnixConnect;
 

@@ -1,6 +1,8 @@
+//! PostgreSQL sessions: a factory that opens a fresh session and applies the session
+//! settings of its recipe again (feature `postgres`).
 //!
-//! [`Postgres`] is a [`Factory`] of synchronous [`postgres::Client`](::postgres::Client)s.
-//! Its recipe, [`PostgresConfig`], is the driver's own [`postgres::Config`](::postgres::Config)
+//! [`Postgres`] is a [`Factory`] of synchronous [`postgres::Client`]s.
+//! Its recipe, [`PostgresConfig`], is the driver's own [`postgres::Config`]
 //! (host, port, user, database, password, `application_name`, `options`) plus a list of
 //! session settings (`SET name = value`) applied to every new session.
 //!
@@ -66,9 +68,11 @@
 //! [`PostgresError`]: crate::postgres::PostgresError
 //! [`Postgres`]: crate::postgres::Postgres
 
-// "PostgreSQL" is the product's name, written as its authors write it, not code to put
-// in backticks (clippy's list of valid identifiers does not know it).
-#![allow(clippy::doc_markdown)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "\"PostgreSQL\" is the product's name, written as its authors write it, not \
+              code to put in backticks (clippy's list of valid identifiers does not know it)"
+)]
 
 use crate::Factory;
 use ::postgres::config::Host;

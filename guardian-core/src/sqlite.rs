@@ -1,3 +1,5 @@
+//! SQLite connections: a factory that gives every new connection the settings of its
+//! recipe again, and refuses hollow copies (feature `sqlite`).
 //!
 //! [`Sqlite`] is a [`Factory`] of [`rusqlite::Connection`]s. Its recipe,
 //! [`SqliteConfig`], holds the database path, the open flags and every per-connection
@@ -106,9 +108,11 @@
 //! [`SqliteError::is_hollow_copy`]: crate::sqlite::SqliteError::is_hollow_copy
 //! [`Sqlite`]: crate::sqlite::Sqlite
 
-// "SQLite" is the product's name, written as its authors write it, not code to put in
-// backticks (clippy's list of valid identifiers does not know it).
-#![allow(clippy::doc_markdown)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "\"SQLite\" is the product's name, written as its authors write it, not code \
+              to put in backticks (clippy's list of valid identifiers does not know it)"
+)]
 
 use crate::Factory;
 use rusqlite::types::Value;

@@ -1,5 +1,6 @@
-//! Factories for locks: [`SnapshotMutex`] for [`Mutex<T>`] and [`SnapshotRwLock`] for
-//! [`RwLock<T>`], where `T: Clone`.
+//! Locks: factories that copy the data behind a lock into a fresh, unlocked lock,
+//! [`SnapshotMutex`] for [`Mutex<T>`] and [`SnapshotRwLock`] for [`RwLock<T>`], where
+//! `T: Clone`.
 //!
 //! A lock cannot be copied: cloning an `Arc<Mutex<T>>` shares the one lock (a double
 //! booking: the copy's writes are the original's), and a fresh `Mutex::default()`

@@ -175,8 +175,10 @@ fn is_internal(ip: IpAddr) -> bool {
             let segments = v6.segments();
             // NAT64's well-known prefix 64:ff9b::/96 embeds an IPv4 address.
             if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                // Truncation intended: the low 32 bits are the embedded address.
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "the low 32 bits are the embedded IPv4 address"
+                )]
                 return is_internal_v4(Ipv4Addr::from_bits(v6.to_bits() as u32));
             }
             v6.is_unspecified()
