@@ -206,6 +206,8 @@ impl<M: Clone> Clone for Confined<M> {
     }
 }
 
+// Written by hand, not derived: it shows the root's path, not the shared descriptor
+// (`Arc<Root>` and cap-std's `Dir`) a derive would print.
 impl<M: fmt::Debug> fmt::Debug for Confined<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Confined")

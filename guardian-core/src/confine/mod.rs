@@ -255,6 +255,8 @@ impl<F> Default for OnceConfined<F> {
     }
 }
 
+// Written by hand, not derived: `OnceConfined(Some(factory))` or `OnceConfined(None)`,
+// not the `OnceLock` it is built on.
 impl<F: fmt::Debug> fmt::Debug for OnceConfined<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("OnceConfined")
