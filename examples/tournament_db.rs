@@ -11,8 +11,10 @@
 //! `postgres` feature is on and `GUARDIAN_PG_URL` is set; the backup and `:memory:`
 //! parts are SQLite's. Everything it creates is removed when it ends.
 
-// "SQLite" and "PostgreSQL" are product names, not code to put in backticks.
-#![allow(clippy::doc_markdown)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "\"SQLite\" and \"PostgreSQL\" are product names, not code to put in backticks"
+)]
 
 use guardian_core::Rebuild;
 use guardian_core::sqlite::rusqlite::Connection;
@@ -99,8 +101,8 @@ mod pg {
         };
         let db: PostgresConfig = url.parse()?;
         let db = db
-            .application_name("guardian-tournament-example")
-            .set("statement_timeout", "10s");
+            .with_application_name("guardian-tournament-example")
+            .with_setting("statement_timeout", "10s");
         Ok(Some(Tournament {
             name: "Spring Open".to_owned(),
             client: Postgres::no_tls().open_with(&db)?,
@@ -128,9 +130,9 @@ mod pg {
 fn main() -> Result<()> {
     let dir = TempDir::new("tournament-db")?;
     let file = SqliteConfig::new(dir.path().join("tournament.db"))
-        .busy_timeout(Duration::from_secs(2))
-        .foreign_keys(true)
-        .journal_mode(JournalMode::Wal);
+        .with_busy_timeout(Duration::from_secs(2))
+        .with_foreign_keys(true)
+        .with_journal_mode(JournalMode::Wal);
     let mut tournament = Tournament::open("Spring Open", file)?;
 
     println!("1. Rebuild: another session on the same data");
@@ -217,7 +219,7 @@ fn backup(tournament: &mut Tournament, dir: &TempDir) -> Result<()> {
          DELETE FROM games;
          INSERT INTO games VALUES ('Ada', 'Grace', '1-0'), ('Alan', 'Ada', '1/2-1/2');",
     )?;
-    let to = SqliteConfig::new(dir.path().join("tournament-backup.db")).foreign_keys(true);
+    let to = SqliteConfig::new(dir.path().join("tournament-backup.db")).with_foreign_keys(true);
     let mut copy = Sqlite.backup(original, &to)?;
     println!(
         "   backed up `{}` to `{}`: {} games in each",

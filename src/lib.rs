@@ -1,8 +1,22 @@
 //! Helpers shared by the workspace's integration tests, examples and benchmarks.
 //! Not published.
+//!
+//! - [`TestResult`]: what every test returns, so that `?` works on any error.
+//! - [`shared`] and [`alone`]: the one way a test says it must run alone.
+//! - [`rebuild_error`] and [`factory_error`]: the failed rebuild a test expects, and
+//!   the factory's error inside it.
+//! - [`open_fd_count`], [`TempDir`] and [`path_factories`]: what the tests observe
+//!   and work in.
 
+use std::error::Error;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use guardian_core::{Rebuild, RebuildError};
+
+/// What a test returns: `?` works on any error, and an `Err` fails the test with its
+/// `Debug` output.
+pub type TestResult<T = ()> = Result<T, Box<dyn Error>>;
 
 /// The number of file descriptors this process has open, counted in
 /// `/proc/self/fd` (Linux). The directory handle used for counting is excluded.
@@ -84,9 +98,62 @@ pub mod path_factories {
     }
 }
 
-/// Runs the tests that take it one at a time within a test binary: descriptor counts
-/// are process-wide, and tests run as parallel threads.
-pub fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+/// The process-wide state tests take turns on: see [`shared`] and [`alone`].
+static PROCESS: RwLock<()> = RwLock::new(());
+
+/// Holds the process for a test that may run beside others: hold it for the whole
+/// test in every test that opens a descriptor, in a test binary that has an
+/// [`alone`] test.
+///
+/// The tests of one `tests/*.rs` file run as threads of one process, in parallel.
+/// A test that counts the process's descriptors (`/proc/self/fd` is process-wide) or
+/// changes process-wide state (the working directory) must not run while another
+/// test opens or closes descriptors: it holds [`alone`], and every other test of the
+/// same file holds `shared`, so the `alone` test runs by itself and the others run
+/// in parallel. Each test file is a process of its own, so the guards order the tests
+/// of one file only; a file without an `alone` test needs neither.
+///
+/// A test that panics poisons nothing: the next test takes the guard anyway.
+pub fn shared() -> RwLockReadGuard<'static, ()> {
+    PROCESS.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Holds the process for a test that must run by itself: one that counts the
+/// process's descriptors or changes process-wide state. See [`shared`].
+pub fn alone() -> RwLockWriteGuard<'static, ()> {
+    PROCESS.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The error of a rebuild the test expects to fail.
+///
+/// # Panics
+/// When the rebuild succeeds: the test then fails, naming the type.
+#[track_caller]
+#[must_use]
+pub fn rebuild_error<T: Rebuild>(value: &T) -> RebuildError {
+    match value.rebuild() {
+        Ok(_) => panic!(
+            "a rebuild of `{}` was expected to fail",
+            std::any::type_name::<T>()
+        ),
+        Err(err) => err,
+    }
+}
+
+/// The factory's error inside a [`RebuildError`], as the type the test expects
+/// (`factory_error::<FileError>(&err)`).
+///
+/// # Panics
+/// When the factory's error is of another type: the test then fails, naming both.
+#[track_caller]
+#[must_use]
+pub fn factory_error<E: Error + 'static>(err: &RebuildError) -> &E {
+    match err.factory_error().downcast_ref::<E>() {
+        Some(error) => error,
+        None => panic!(
+            "the factory's error is not a `{}`: {:?}",
+            std::any::type_name::<E>(),
+            err.factory_error()
+        ),
+    }
 }

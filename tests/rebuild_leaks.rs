@@ -3,8 +3,8 @@
 //! A failed rebuild must close what it had opened, through `Factory::close`, in
 //! reverse order, even when one of those closes fails.
 //!
-//! Descriptor counts are process-wide, so every test here holds `SERIAL` and this file
-//! is a test binary of its own.
+//! Descriptor counts are process-wide, so every test here holds `alone()`, and this
+//! file is a test binary of its own.
 
 use std::error::Error as _;
 use std::fs::File;
@@ -14,9 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use guardian_core::{CloseFailure, Factory, Rebuild};
 use guardian_suite::path_factories::{AppendFile, ReadFile};
-use guardian_suite::{TempDir, open_fd_count, serial};
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+use guardian_suite::{TempDir, TestResult, alone, open_fd_count};
 
 const CYCLES: usize = 2_000;
 
@@ -72,7 +70,7 @@ impl Session {
 
 #[test]
 fn rebuild_close_cycles_release_every_descriptor() -> TestResult {
-    let _serial = serial();
+    let _alone = alone();
     let dir = TempDir::new("leak-cycles")?;
     let session = Session::open(dir.path())?;
     let before = open_fd_count()?;
@@ -91,7 +89,7 @@ fn rebuild_close_cycles_release_every_descriptor() -> TestResult {
 }
 
 fn failed_rebuilds_release(removed: &str, field: &str) -> TestResult {
-    let _serial = serial();
+    let _alone = alone();
     let dir = TempDir::new("leak-failed")?;
     let session = Session::open(dir.path())?;
     std::fs::remove_file(dir.path().join(removed))?;
@@ -223,7 +221,7 @@ fn counted_rollbacks(
     failing_close: Option<&'static str>,
     expected: &[&str],
 ) -> TestResult {
-    let _serial = serial();
+    let _alone = alone();
     let counters = Counters::open()?;
     Ledger::set(&counters.ledger.fail_open, Some(failing));
     Ledger::set(&counters.ledger.fail_close, failing_close);
@@ -270,7 +268,7 @@ fn counted_rollback_goes_on_after_a_failed_close() -> TestResult {
 
 #[test]
 fn close_failures_still_release_every_descriptor() -> TestResult {
-    let _serial = serial();
+    let _alone = alone();
     let before = open_fd_count()?;
     for _ in 0..CYCLES {
         let counters = Counters::open()?;

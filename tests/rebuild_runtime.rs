@@ -13,10 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, PoisonError};
 
 use guardian_core::{CloseFailure, Factory, Rebuild, RebuildError};
-use guardian_suite::TempDir;
 use guardian_suite::path_factories::{AppendFile, ReadFile};
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+use guardian_suite::{TempDir, TestResult};
 
 const TEXT: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
 

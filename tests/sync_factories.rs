@@ -3,16 +3,14 @@
 //! a deadlock); a panicking `Clone` does not poison the live lock; rebuilds from eight
 //! threads at once.
 
-use std::error::Error;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Barrier, Mutex, RwLock};
 use std::thread;
 
 use guardian_core::sync::{LockError, LockState, SnapshotMutex, SnapshotRwLock};
-use guardian_core::{Factory, Rebuild, RebuildError};
-
-type TestResult = Result<(), Box<dyn Error>>;
+use guardian_core::{Factory, Rebuild};
+use guardian_suite::{TestResult, factory_error, rebuild_error};
 
 #[derive(Rebuild)]
 struct Scoreboard {
@@ -42,19 +40,6 @@ fn standings(names: &[&str]) -> Standings {
         event: "open".into(),
         table: RwLock::new(names.iter().map(ToString::to_string).collect()),
     }
-}
-
-fn rebuild_error<T: Rebuild>(value: &T) -> RebuildError {
-    match value.rebuild() {
-        Ok(_) => panic!("the rebuild was expected to fail"),
-        Err(err) => err,
-    }
-}
-
-fn lock_error(err: &RebuildError) -> &LockError {
-    err.factory_error()
-        .downcast_ref::<LockError>()
-        .expect("the factory error is a LockError")
 }
 
 #[test]
@@ -91,7 +76,7 @@ fn mutex_held_by_this_thread_gives_an_error_not_a_deadlock() -> TestResult {
 
     let err = rebuild_error(&original);
     assert_eq!(err.field(), "scores");
-    let cause = lock_error(&err);
+    let cause = factory_error::<LockError>(&err);
     assert!(cause.is_held());
     assert_eq!(cause.state(), LockState::Held);
     assert!(cause.lock_type().contains("Mutex<alloc::vec::Vec<u32>>"));
@@ -127,7 +112,7 @@ fn mutex_held_by_another_thread_gives_an_error() {
         outcome
     });
     let err = outcome.expect_err("the other thread holds the lock");
-    assert!(lock_error(&err).is_held());
+    assert!(factory_error::<LockError>(&err).is_held());
 }
 
 fn poison<T: Send>(lock: &Mutex<T>) {
@@ -150,7 +135,7 @@ fn poisoned_mutex_gives_an_error_that_says_so() -> TestResult {
 
     let err = rebuild_error(&original);
     assert_eq!(err.field(), "scores");
-    let cause = lock_error(&err);
+    let cause = factory_error::<LockError>(&err);
     assert!(cause.is_poisoned());
     assert!(!cause.is_held());
     let message = cause.to_string();
@@ -194,7 +179,7 @@ fn rwlock_readers_do_not_stop_a_rebuild_but_a_writer_does() -> TestResult {
     let mut writing = original.table.write().unwrap();
     writing.push("Bo".into());
     let err = rebuild_error(&original);
-    let cause = lock_error(&err);
+    let cause = factory_error::<LockError>(&err);
     assert!(cause.is_held());
     assert!(cause.lock_type().contains("RwLock<"));
     assert!(cause.to_string().contains("locked for writing"), "{cause}");
@@ -216,7 +201,7 @@ fn poisoned_rwlock_gives_an_error_that_says_so() {
     });
     assert!(panicked.is_err());
     let err = rebuild_error(&original);
-    assert!(lock_error(&err).is_poisoned());
+    assert!(factory_error::<LockError>(&err).is_poisoned());
     assert!(err.factory_error().to_string().contains("poisoned"));
 }
 
@@ -322,7 +307,7 @@ fn mutex_rebuilds_from_eight_threads_copy_or_report_the_lock_held() {
                 assert_eq!(*copy.scores.lock().unwrap(), [1, 2, 3]);
                 copied += 1;
             }
-            Err(err) => assert!(lock_error(&err).is_held(), "{err}"),
+            Err(err) => assert!(factory_error::<LockError>(&err).is_held(), "{err}"),
         }
     }
     assert!(copied >= 1);

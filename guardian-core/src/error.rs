@@ -1,5 +1,6 @@
 //! The errors of [`Rebuild`](crate::Rebuild): [`RebuildError`] for a resource that
-//! failed to open, [`CloseError`] for every resource that failed to close.
+//! failed to open, [`CloseError`] for every resource that failed to close. Both follow
+//! the crate's [rule for errors](crate#errors).
 
 use std::error::Error;
 use std::fmt;
@@ -11,11 +12,13 @@ pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 ///
 /// It names the type, the variant (for enums) and the field; the factory's own error
 /// is its [`source`](Error::source), so it is printed by error reporters that walk
-/// the chain (`anyhow`'s `{:#}`, `eyre`) and can be downcast. Following the Rust API
-/// guidelines, `Display` does not repeat the source's message.
+/// the chain (`anyhow`'s `{:#}`, `eyre`) and can be downcast. `Display` does not
+/// repeat the source's message (the crate's [rule for errors](crate#errors)).
 ///
 /// If closing the resources that had already been opened failed as well, those
-/// failures are kept in [`cleanup`](RebuildError::cleanup): nothing is lost.
+/// failures are kept in [`cleanup`](RebuildError::cleanup): nothing is lost. They are
+/// not the cause of the failure, so they are not the source; `Display` adds them, in
+/// parentheses, each with its whole chain, because no chain would reach them.
 ///
 /// ```
 /// use guardian_core::RebuildError;
@@ -129,6 +132,9 @@ impl fmt::Display for RebuildError {
     }
 }
 
+// Written by hand, not derived: the box that keeps the error one pointer wide is an
+// implementation detail, and a derived `Debug` would show it (`RebuildError(RebuildInner
+// { .. })`).
 impl fmt::Debug for RebuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.0;
@@ -149,6 +155,7 @@ impl Error for RebuildError {
 }
 
 /// One resource field that failed to close: its name and the factory's error.
+#[derive(Debug)]
 pub struct CloseFailure {
     field: &'static str,
     error: BoxError,
@@ -174,37 +181,47 @@ impl CloseFailure {
     }
 }
 
-impl fmt::Debug for CloseFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CloseFailure")
-            .field("field", &self.field)
-            .field("error", &self.error)
-            .finish()
-    }
-}
-
 /// One or more `#[resource]` fields failed to close in
 /// [`Rebuild::close`](crate::Rebuild::close).
 ///
 /// `close` goes on after a failure, so this holds every failure, in the order the
-/// fields were closed (reverse declaration order). An aggregate has no single cause,
-/// so `Display` names every failed field *with* its error's message, and
-/// [`source`](Error::source) is `None`; each error is reachable, for downcasting,
-/// through [`failures`](CloseError::failures).
+/// fields were closed (reverse declaration order). An aggregate has no single cause
+/// (the crate's [rule for errors](crate#errors)), so `Display` names every failed
+/// field *with* its error's whole chain of sources, and [`source`](Error::source) is
+/// `None`; each error is reachable, for downcasting, through
+/// [`failures`](CloseError::failures).
 ///
 /// ```
 /// use guardian_core::CloseError;
+/// use std::{error::Error, fmt, io};
+///
+/// /// An error with a cause, as the built-in factories' errors are.
+/// #[derive(Debug)]
+/// struct SyncFailed(io::Error);
+/// impl fmt::Display for SyncFailed {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         f.write_str("cannot sync match.log")
+///     }
+/// }
+/// impl Error for SyncFailed {
+///     fn source(&self) -> Option<&(dyn Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
 ///
 /// let mut err = CloseError::new("MatchLogger");
-/// err.push("log", std::io::Error::other("no space left on device"));
-/// err.push("db", std::io::Error::other("database is locked"));
+/// err.push("log", SyncFailed(io::Error::other("no space left on device")));
+/// err.push("db", io::Error::other("database is locked"));
 /// assert_eq!(
 ///     err.to_string(),
-///     "cannot close `MatchLogger`: field `log`: no space left on device; field `db`: database is locked"
+///     "cannot close `MatchLogger`: field `log`: cannot sync match.log: no space left on \
+///      device; field `db`: database is locked"
 /// );
+/// assert!(err.source().is_none());
 /// let fields: Vec<&str> = err.failures().iter().map(|f| f.field()).collect();
 /// assert_eq!(fields, ["log", "db"]);
 /// ```
+#[derive(Debug)]
 pub struct CloseError {
     type_name: &'static str,
     variant: Option<&'static str>,
@@ -285,29 +302,23 @@ impl fmt::Display for CloseError {
         }
         for (i, failure) in self.failures.iter().enumerate() {
             let sep = if i == 0 { ": " } else { "; " };
-            write!(f, "{sep}field `{}`: {}", failure.field, failure.error)?;
+            write!(
+                f,
+                "{sep}field `{}`: {}",
+                failure.field,
+                Chain(&*failure.error)
+            )?;
         }
         Ok(())
     }
 }
 
-impl fmt::Debug for CloseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CloseError")
-            .field("type_name", &self.type_name)
-            .field("variant", &self.variant)
-            .field("failures", &self.failures)
-            .finish()
-    }
-}
-
 impl Error for CloseError {}
 
-/// Displays an error followed by its chain of sources: `a: b: c`.
-#[cfg(feature = "serde")]
+/// Displays an error followed by its chain of sources, `a: b: c`: the one way this
+/// crate prints a whole chain (a [`CloseError`]'s failures, a serde load error).
 pub(crate) struct Chain<'a>(pub &'a (dyn Error + 'static));
 
-#[cfg(feature = "serde")]
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)?;

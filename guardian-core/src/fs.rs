@@ -1,5 +1,6 @@
-//! Factories for files: [`ReadFile`], [`ResumeReadFile`], [`AppendFile`],
-//! [`ExclusiveFile`], and [`Buffered`] for a [`BufWriter`] over the writers.
+//! Files: factories that reopen a path in one access mode ([`ReadFile`],
+//! [`ResumeReadFile`], [`AppendFile`], [`ExclusiveFile`]), lock exclusive writers, and
+//! sync on close; [`Buffered`] puts a [`BufWriter`] over the writers.
 //!
 //! Each factory opens a [`File`] in one access mode from an [`AbsolutePath`], and
 //! reports every failure as a [`FileError`] that names the path and the operation.
@@ -273,16 +274,7 @@ impl Factory for ResumeReadFile {
     }
 
     fn reopen(&self, path: &AbsolutePath, live: &File) -> Result<File, FileError> {
-        let position = {
-            let mut live = live;
-            live.stream_position()
-                .map_err(|error| FileError::new(FileOp::Position, Some(path), error))?
-        };
-        let mut file = ReadFile.open(path)?;
-        match file.seek(SeekFrom::Start(position)) {
-            Ok(_) => Ok(file),
-            Err(error) => Err(FileError::new(FileOp::Seek, Some(path), error)),
-        }
+        resume_at(live, path, || ReadFile.open(path))
     }
 }
 
@@ -478,6 +470,10 @@ where
 }
 
 /// What a file factory was doing when it failed; see [`FileError::op`].
+///
+/// The confined factories of feature `confine` report the operation of their access
+/// mode (opening for appending, taking the lock, ...); a root directory they cannot
+/// open is a `confine::RootError` of its own, not an operation of this list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FileOp {
@@ -499,26 +495,28 @@ pub enum FileOp {
     Flush,
     /// Syncing data to the storage device (closing a writer).
     Sync,
-    /// Opening the root directory of a confined factory
-    /// (`confine::Confined::new`, feature `confine`).
-    OpenRoot,
 }
 
 /// A file factory failed: the operation, the path, and the [`io::Error`].
 ///
-/// `Display` reads "cannot open /var/log/app.log for appending: Permission denied
-/// (os error 13)". It includes the `io::Error`'s message, because this is the error
-/// users see at the end of a chain ([`RebuildError`](crate::RebuildError)'s source,
-/// an entry of [`CloseError`](crate::CloseError)), and so, following the rule that an
-/// error either shows its cause or returns it from [`source`](Error::source), never
-/// both, `source` skips the `io::Error` (as `fs-err` does) and returns the `io::Error`'s
-/// own source, if any. A reporter that walks the chain prints each message once. The
-/// `io::Error` itself is [`io_error`](FileError::io_error), and its
-/// [`kind`](FileError::kind).
+/// It follows the crate's [rule for errors](crate#errors): `Display` says what failed,
+/// "cannot open /var/log/app.log for appending", and [`source`](Error::source) is the
+/// `io::Error` that says why, "Permission denied (os error 13)". Code reads the
+/// `io::Error` with [`io_error`](FileError::io_error) and [`kind`](FileError::kind).
 ///
-/// One exception to the message: a file locked by another handle reads "cannot lock
-/// PATH for exclusive writing: it is held by another handle" instead of the OS's
-/// "operation would block" ([`is_held_by_another_handle`](FileError::is_held_by_another_handle)).
+/// A refusal of guardian's own has no cause below it, so `Display` ends with the reason
+/// and `source` is `None`; [`io_error`](FileError::io_error) still gives an `io::Error`
+/// of the right kind, made by guardian, that holds the reason:
+///
+/// - [`ExclusiveFile`] finds the file's lock held by another handle: "cannot lock
+///   /srv/state.bin for exclusive writing: it is held by another handle", kind
+///   `WouldBlock` ([`is_held_by_another_handle`](FileError::is_held_by_another_handle)).
+///   The OS reports a held lock as a plain "would block" (std's
+///   [`TryLockError::WouldBlock`](std::fs::TryLockError::WouldBlock) carries no OS
+///   error), so there is no OS error to chain.
+/// - A confined factory (feature `confine`) refuses a path that leaves its root, kind
+///   `PermissionDenied`, with a `confine::Escape` inside the `io::Error`, or refuses
+///   every path until it is set.
 ///
 /// The path is the recipe's path for opening, and for closing the path the OS reports
 /// for the open descriptor (from `/proc/self/fd` on Linux; `None` where that is not
@@ -528,15 +526,30 @@ pub struct FileError {
     op: FileOp,
     path: Option<PathBuf>,
     source: io::Error,
+    /// Guardian refused on its own: `source` holds guardian's reason, which `Display`
+    /// shows and `Error::source` does not return.
+    refused: bool,
 }
 
 impl FileError {
+    /// `op` on `path` failed because of `source`, which the OS (or a library) reported.
     #[cold]
     pub(crate) fn new(op: FileOp, path: Option<&Path>, source: io::Error) -> Self {
         Self {
             op,
             path: path.map(Path::to_path_buf),
             source,
+            refused: false,
+        }
+    }
+
+    /// Guardian refused `op` on `path`; `reason` is its own `io::Error`, whose message
+    /// ends the `Display`.
+    #[cold]
+    pub(crate) fn refused(op: FileOp, path: Option<&Path>, reason: io::Error) -> Self {
+        Self {
+            refused: true,
+            ..Self::new(op, path, reason)
         }
     }
 
@@ -553,7 +566,7 @@ impl FileError {
         self.path.as_deref()
     }
 
-    /// The underlying I/O error.
+    /// The underlying I/O error: the OS's, or for a refusal guardian's own.
     #[must_use]
     pub fn io_error(&self) -> &io::Error {
         &self.source
@@ -576,7 +589,7 @@ impl FileError {
     /// lock.
     #[must_use]
     pub fn is_held_by_another_handle(&self) -> bool {
-        self.op == FileOp::Lock && self.source.kind() == io::ErrorKind::WouldBlock
+        self.refused && self.op == FileOp::Lock && self.kind() == io::ErrorKind::WouldBlock
     }
 }
 
@@ -596,26 +609,30 @@ impl fmt::Display for FileError {
             FileOp::Seek => write!(f, "cannot seek {path} to the live handle's position")?,
             FileOp::Flush => write!(f, "cannot flush {path}")?,
             FileOp::Sync => write!(f, "cannot sync {path}")?,
-            FileOp::OpenRoot => write!(f, "cannot open the root directory {path}")?,
         }
-        if self.is_held_by_another_handle() {
-            f.write_str(": it is held by another handle")
-        } else {
-            write!(f, ": {}", self.source)
+        if self.refused {
+            write!(f, ": {}", self.source)?;
         }
+        Ok(())
     }
 }
 
 impl Error for FileError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        // The io::Error's message is part of our `Display`; hand on its own cause.
-        self.source.source()
+        if self.refused {
+            // Guardian's reason is already in `Display`; nothing below failed.
+            None
+        } else {
+            Some(&self.source)
+        }
     }
 }
 
 impl From<FileError> for io::Error {
-    /// An `io::Error` of the same kind whose message is the `FileError`'s, for `?` in
-    /// functions that return `io::Result`.
+    /// An `io::Error` of the same kind that wraps the `FileError`, for `?` in functions
+    /// that return `io::Result`: its `Display` is the `FileError`'s (what failed), its
+    /// [`source`](Error::source) the `FileError`'s (the OS's error), and
+    /// [`get_ref`](io::Error::get_ref) downcasts back to the `FileError`.
     fn from(error: FileError) -> io::Error {
         io::Error::new(error.kind(), error)
     }
@@ -627,17 +644,38 @@ fn open_file(options: &OpenOptions, op: FileOp, path: &AbsolutePath) -> Result<F
         .map_err(|error| FileError::new(op, Some(path.as_path()), error))
 }
 
-/// `sync_data`, ignoring "not supported" from files that are not regular files.
+/// Opens a new handle with `open` and moves it to where `live`'s cursor is: the reopen
+/// of [`ResumeReadFile`], and of a confined factory in that mode. `path` names the file
+/// in errors: [`FileOp::Position`] if `live`'s position cannot be read (a pipe),
+/// [`FileOp::Seek`] if the new handle cannot be moved there.
+pub(crate) fn resume_at(
+    live: &File,
+    path: &Path,
+    open: impl FnOnce() -> Result<File, FileError>,
+) -> Result<File, FileError> {
+    let position = {
+        // `Seek` is implemented for `&File`: reading the position needs no `&mut`.
+        let mut live = live;
+        live.stream_position()
+            .map_err(|error| FileError::new(FileOp::Position, Some(path), error))?
+    };
+    let mut file = open()?;
+    match file.seek(SeekFrom::Start(position)) {
+        Ok(_) => Ok(file),
+        Err(error) => Err(FileError::new(FileOp::Seek, Some(path), error)),
+    }
+}
+
 /// Takes `file`'s exclusive lock without waiting; a lock held by another handle is a
-/// [`FileOp::Lock`] error with kind `WouldBlock`, naming `path`. On an error the file
-/// is dropped, so a refused open leaks no descriptor.
+/// refusal of operation [`FileOp::Lock`] and kind `WouldBlock`, naming `path`. On an
+/// error the file is dropped, so a refused open leaks no descriptor.
 pub(crate) fn lock_exclusive(file: File, path: &Path) -> Result<File, FileError> {
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(FileError::new(
+        Err(std::fs::TryLockError::WouldBlock) => Err(FileError::refused(
             FileOp::Lock,
             Some(path),
-            io::Error::from(io::ErrorKind::WouldBlock),
+            io::Error::new(io::ErrorKind::WouldBlock, "it is held by another handle"),
         )),
         Err(std::fs::TryLockError::Error(error)) => {
             Err(FileError::new(FileOp::Lock, Some(path), error))
@@ -645,6 +683,7 @@ pub(crate) fn lock_exclusive(file: File, path: &Path) -> Result<File, FileError>
     }
 }
 
+/// `sync_data`, ignoring "not supported" from files that are not regular files.
 fn sync(file: &File) -> Result<(), FileError> {
     match file.sync_data() {
         Ok(()) => Ok(()),

@@ -53,8 +53,8 @@
 //! |---|---|---|
 //! | `#[config]` | cloned (`Clone`) | dropped |
 //! | `#[config(shared)]` | cloned, knowingly sharing what it points to | dropped |
-//! | `#[resource(factory = EXPR, from = FIELD)]` | opened afresh: `EXPR.reopen(&self.FIELD, &self.this)` | `EXPR.close(this)` |
-//! | `#[resource(factory = EXPR)]` | opened afresh from `&()` | `EXPR.close(this)` |
+//! | `#[resource(factory = EXPR, from = FIELD)]` | opened afresh: `EXPR.reopen(&self.FIELD, &self.field)` | `EXPR.close(field)`, error reported |
+//! | `#[resource(factory = EXPR)]` | opened afresh from `&()` | `EXPR.close(field)`, error reported |
 //!
 //! `factory = EXPR` is any expression giving a [`Factory`] value (a unit struct, a
 //! constructor call such as `WithRoot::new("/var/log")`); it is evaluated each time it
@@ -123,9 +123,87 @@
 //!
 //! One module per family, each saying what a reopen gives back and what it refuses:
 //! [`fs`] (read, resume-read, append, exclusive write, buffered; recipes are
-//! [`fs::AbsolutePath`]s), [`net`] (TCP, UDP, Unix-socket clients), [`sync`] (locks
-//! whose data is copied into a fresh lock), and with features `sqlite` and `postgres`
-//! the database connections.
+//! [`fs::AbsolutePath`]s), [`net`] (TCP clients and listeners, UDP sockets, Unix-socket
+//! clients), [`sync`] (locks whose data is copied into a fresh lock), with features
+//! `sqlite` and `postgres` the database connections, and with feature `confine` the
+//! factories that load untrusted recipes safely.
+//!
+//! The families share one vocabulary. Each has one error type (`FileError`,
+//! `NetError`, `LockError`, `SqliteError`, `PostgresError`, following the rule of
+//! [Errors](#errors)); where a family does several things, the error's `op()` says
+//! which (`FileOp`, `NetOp`, `SqliteOp`, `PostgresOp`). Recipes are builders: each
+//! `with_*` setter takes the recipe by value and returns it changed, and the getter of
+//! the same name without `with_` reads the setting back.
+//!
+//! # Errors
+//!
+//! Every error type of this crate follows one rule, the one of the standard library's
+//! [`Error`](std::error::Error) docs, the Rust API guidelines
+//! ([C-GOOD-ERR](https://rust-lang.github.io/api-guidelines/interoperability.html#c-good-err))
+//! and the [error-handling project group](https://github.com/rust-lang/project-error-handling/issues/27#issuecomment-763950178)
+//! ("either return the source error or include its message in `Display`, never both"):
+//!
+//! - **`Display` says what failed**, in one line that starts lowercase and ends
+//!   without punctuation, naming what it is about (the path, the address, the field):
+//!   `cannot open /srv/scores.txt for reading`. It does not repeat the cause.
+//! - **[`source`](std::error::Error::source) returns the cause**: the OS's
+//!   [`io::Error`](std::io::Error), the database driver's error, the factory's error
+//!   inside a [`RebuildError`]. Walk the chain to print the whole story, each message
+//!   once (the loop below, `anyhow`'s `{:#}`, `eyre`'s reports).
+//! - **A refusal of guardian's own has no cause**: nothing below failed when a rebuild
+//!   is refused because a file is held by another handle, a lock is held or poisoned,
+//!   a fixed port is held by the live socket, a copy would be hollow, or a recipe leaves
+//!   its confinement. Its `Display` ends with the reason (`cannot lock /srv/state.bin
+//!   for exclusive writing: it is held by another handle`) and `source` is `None`.
+//! - **An aggregate lists its failures**: [`CloseError`] holds several failures and no
+//!   single cause, so its `Display` lists each with its whole chain and `source` is
+//!   `None`; [`failures`](CloseError::failures) gives each error for downcasting.
+//!
+//! So `{err}` alone says what failed, not why: print the chain. And code decides on
+//! structure (the operation, the path, [`io::ErrorKind`](std::io::ErrorKind), a
+//! downcast of the source), never on the wording, which may change.
+//!
+//! ```
+//! use guardian_core::fs::{AbsolutePath, FileError, FileOp, ReadFile};
+//! use guardian_core::{Factory, Rebuild};
+//! use std::{error::Error, fs::File, io};
+//!
+//! #[derive(Rebuild)]
+//! struct Scores {
+//!     #[config]
+//!     path: AbsolutePath,
+//!     #[resource(factory = ReadFile, from = path)]
+//!     file: File,
+//! }
+//!
+//! # let dir = std::env::temp_dir().join(format!("guardian-errors-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let path = AbsolutePath::new(dir.join("scores.txt"))?;
+//! std::fs::write(&path, "ada 3")?;
+//! let scores = Scores { file: ReadFile.open(&path)?, path };
+//! std::fs::remove_file(&scores.path)?;
+//!
+//! let Err(err) = scores.rebuild() else { panic!("the file is gone") };
+//! // Each level says what failed; its cause is the next level.
+//! let mut chain = vec![err.to_string()];
+//! let mut source = err.source();
+//! while let Some(cause) = source {
+//!     chain.push(cause.to_string());
+//!     source = cause.source();
+//! }
+//! assert_eq!(chain[0], "cannot rebuild `Scores`: resource field `file` failed to open");
+//! assert_eq!(chain[1], format!("cannot open {} for reading", scores.path.display()));
+//! assert_eq!(chain.len(), 3); // and the OS's own words: "No such file or directory (os error 2)"
+//! eprintln!("{}", chain.join(": "));
+//!
+//! // Code reads the structure, not the words.
+//! let cause = err.factory_error().downcast_ref::<FileError>().expect("a file factory's error");
+//! assert_eq!(cause.op(), FileOp::OpenRead);
+//! assert_eq!(cause.kind(), io::ErrorKind::NotFound);
+//! scores.close()?;
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Blueprints and serde
 //!
@@ -134,24 +212,24 @@
 //! With the `serde` feature, `#[rebuild(serde)]` (de)serialises a value through its
 //! blueprint: only the config is written, and loading reopens every resource.
 
+// On docs.rs (`--cfg docsrs`), feature-gated items say which feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Each module's summary is its own `//!` docs: a `///` here would be merged into it.
 mod blueprint;
-/// Loading untrusted recipes: file factories confined below a root directory, TCP
-/// connections confined to an allow-list (feature `confine`).
 #[cfg(feature = "confine")]
+#[cfg_attr(docsrs, doc(cfg(feature = "confine")))]
 pub mod confine;
 mod error;
 mod factory;
-/// Files: factories that reopen a path in one access mode, lock exclusive writers, and sync on close.
 pub mod fs;
-/// Sockets: factories that connect or bind afresh and re-apply every socket option.
 pub mod net;
-/// PostgreSQL sessions: a factory that opens a fresh session and re-applies its settings.
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
-/// SQLite connections: a factory that re-applies connection settings and refuses hollow copies.
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
-/// Locks: factories that copy the data behind a `Mutex` or `RwLock` into a fresh, unlocked lock.
 pub mod sync;
 
 pub use blueprint::FromBlueprint;

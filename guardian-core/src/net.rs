@@ -1,5 +1,6 @@
-//! Factories for sockets: [`TcpConnect`] (a TCP client), [`TcpListen`],
-//! [`UdpBind`], and [`UnixConnect`] (a Unix-socket client, on Unix).
+//! Sockets: factories that connect or bind afresh and set every option of the recipe
+//! again: [`TcpConnect`] (a TCP client), [`TcpListen`], [`UdpBind`], and
+//! [`UnixConnect`] (a Unix-socket client, on Unix).
 //!
 //! A socket cannot be copied: [`TcpStream::try_clone`] gives a second handle to the
 //! *same* connection, whose reads steal each other's bytes. These factories open a
@@ -250,7 +251,7 @@ impl Factory for TcpConnect {
 /// listens on another port than the live one: read it back with
 /// [`TcpListener::local_addr`]. On a fixed port, the live listener holds the port, so
 /// a reopen is refused without trying, with a [`NetError`] of kind `AddrInUse` that
-/// says so. (Trying would fail the same way on most systems, or, where the OS lets two
+/// says so (a refusal of guardian's own: no OS error is its source). (Trying would fail the same way on most systems, or, where the OS lets two
 /// listeners share a port, quietly split the incoming connections between them.)
 ///
 /// Closing drops the listener; connections not yet accepted are reset.
@@ -288,14 +289,15 @@ impl Factory for TcpListen {
         if address.port() == 0 {
             return self.open(address);
         }
-        Err(NetError::new(
+        Err(NetError::refused(
             NetOp::Listen,
             &address.to_string(),
-            io::Error::from(io::ErrorKind::AddrInUse),
-        )
-        .with_hint(
-            "the live listener holds this port, and a listener on a fixed port cannot be \
-             rebuilt while it exists; bind to port 0 to get a fresh port on every rebuild",
+            io::Error::new(
+                io::ErrorKind::AddrInUse,
+                "the live listener holds this port, and a listener on a fixed port cannot \
+                 be rebuilt while it exists; bind to port 0 to get a fresh port on every \
+                 rebuild",
+            ),
         ))
     }
 }
@@ -477,6 +479,7 @@ impl Factory for UdpBind {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct UnixConnect;
 
@@ -531,20 +534,35 @@ pub enum NetOp {
 /// A socket factory failed: the operation, the address (or socket path), and the
 /// [`io::Error`].
 ///
-/// `Display` reads "cannot connect to 127.0.0.1:9: Connection refused (os error 111)",
-/// followed, for a rebuild refused on a fixed port, by why. As with
-/// [`FileError`](crate::fs::FileError), the message includes the `io::Error`'s, so
-/// [`source`](Error::source) skips it and returns the `io::Error`'s own source; the
-/// `io::Error` is [`io_error`](NetError::io_error).
+/// It follows the crate's [rule for errors](crate#errors): `Display` says what failed,
+/// "cannot connect to 127.0.0.1:9", and [`source`](Error::source) is the `io::Error`
+/// that says why, "Connection refused (os error 111)". Code reads the `io::Error` with
+/// [`io_error`](NetError::io_error) and [`kind`](NetError::kind).
+///
+/// When a [`UdpBind`] rebuild on a fixed port gets `EADDRINUSE`, the OS's error is the
+/// source and `Display` adds, in parentheses, that the live socket holds the port and
+/// what to do instead.
+///
+/// A refusal of guardian's own has no cause below it, so `Display` ends with the reason
+/// and `source` is `None`; [`io_error`](NetError::io_error) still gives an `io::Error`
+/// of the right kind, made by guardian, that holds the reason: a [`TcpListen`] rebuild
+/// on a fixed port (kind `AddrInUse`), and, with feature `confine`, an address that is
+/// not allowed (kind `PermissionDenied`, with a `confine::NotAllowed` inside) or a
+/// confined factory that is not set yet.
 #[derive(Debug)]
 pub struct NetError {
     op: NetOp,
     target: String,
     source: io::Error,
+    /// Why a rebuild cannot have the address, for an OS error that does not say it.
     hint: Option<&'static str>,
+    /// Guardian refused on its own: `source` holds guardian's reason, which `Display`
+    /// shows and `Error::source` does not return.
+    refused: bool,
 }
 
 impl NetError {
+    /// `op` on `target` failed because of `source`, which the OS reported.
     #[cold]
     pub(crate) fn new(op: NetOp, target: &str, source: io::Error) -> Self {
         Self {
@@ -552,6 +570,17 @@ impl NetError {
             target: target.to_owned(),
             source,
             hint: None,
+            refused: false,
+        }
+    }
+
+    /// Guardian refused `op` on `target`; `reason` is its own `io::Error`, whose message
+    /// ends the `Display`.
+    #[cold]
+    pub(crate) fn refused(op: NetOp, target: &str, reason: io::Error) -> Self {
+        Self {
+            refused: true,
+            ..Self::new(op, target, reason)
         }
     }
 
@@ -572,7 +601,7 @@ impl NetError {
         &self.target
     }
 
-    /// The underlying I/O error.
+    /// The underlying I/O error: the OS's, or for a refusal guardian's own.
     #[must_use]
     pub fn io_error(&self) -> &io::Error {
         &self.source
@@ -605,9 +634,11 @@ impl fmt::Display for NetError {
             }
             NetOp::Shutdown => write!(f, "cannot shut down the connection to {target}")?,
         }
-        write!(f, ": {}", self.source)?;
         if let Some(hint) = self.hint {
             write!(f, " ({hint})")?;
+        }
+        if self.refused {
+            write!(f, ": {}", self.source)?;
         }
         Ok(())
     }
@@ -615,13 +646,20 @@ impl fmt::Display for NetError {
 
 impl Error for NetError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        // The io::Error's message is part of our `Display`; hand on its own cause.
-        self.source.source()
+        if self.refused {
+            // Guardian's reason is already in `Display`; nothing below failed.
+            None
+        } else {
+            Some(&self.source)
+        }
     }
 }
 
 impl From<NetError> for io::Error {
-    /// An `io::Error` of the same kind whose message is the `NetError`'s.
+    /// An `io::Error` of the same kind that wraps the `NetError`, for `?` in functions
+    /// that return `io::Result`: its `Display` is the `NetError`'s (what failed), its
+    /// [`source`](Error::source) the `NetError`'s (the OS's error), and
+    /// [`get_ref`](io::Error::get_ref) downcasts back to the `NetError`.
     fn from(error: NetError) -> io::Error {
         io::Error::new(error.kind(), error)
     }

@@ -1,6 +1,8 @@
+//! PostgreSQL sessions: a factory that opens a fresh session and applies the session
+//! settings of its recipe again (feature `postgres`).
 //!
-//! [`Postgres`] is a [`Factory`] of synchronous [`postgres::Client`](::postgres::Client)s.
-//! Its recipe, [`PostgresConfig`], is the driver's own [`postgres::Config`](::postgres::Config)
+//! [`Postgres`] is a [`Factory`] of synchronous [`postgres::Client`]s.
+//! Its recipe, [`PostgresConfig`], is the driver's own [`postgres::Config`]
 //! (host, port, user, database, password, `application_name`, `options`) plus a list of
 //! session settings (`SET name = value`) applied to every new session.
 //!
@@ -17,7 +19,9 @@
 //! }
 //!
 //! let db: PostgresConfig = "postgres://guardian:secret@127.0.0.1/guardian".parse()?;
-//! let db = db.application_name("tournament").set("search_path", "league, public");
+//! let db = db
+//!     .with_application_name("tournament")
+//!     .with_setting("search_path", "league, public");
 //! let main = Tournament { client: Postgres::no_tls().open_with(&db)?, db };
 //!
 //! let mut worker = main.rebuild()?; // a fresh session, same settings
@@ -35,7 +39,7 @@
 //! `pg_backend_pid()`) from the config. It sees every committed row, and it starts with
 //! what the config holds: the connection parameters (`user`, `dbname`,
 //! `application_name`, `options` such as `-c statement_timeout=5s`) and the
-//! [`set`](crate::postgres::PostgresConfig::set) settings, re-applied in order.
+//! [session settings](crate::postgres::PostgresConfig::with_setting), re-applied in order.
 //!
 //! Nothing of the live session's own state carries over:
 //!
@@ -60,14 +64,15 @@
 //!
 //! This module is compiled with the `postgres` feature.
 //!
-//! [`PostgresConfig::set`]: crate::postgres::PostgresConfig::set
 //! [`PostgresConfig`]: crate::postgres::PostgresConfig
 //! [`PostgresError`]: crate::postgres::PostgresError
 //! [`Postgres`]: crate::postgres::Postgres
 
-// "PostgreSQL" is the product's name, written as its authors write it, not code to put
-// in backticks (clippy's list of valid identifiers does not know it).
-#![allow(clippy::doc_markdown)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "\"PostgreSQL\" is the product's name, written as its authors write it, not \
+              code to put in backticks (clippy's list of valid identifiers does not know it)"
+)]
 
 use crate::Factory;
 use ::postgres::config::Host;
@@ -118,10 +123,9 @@ where
     /// Opens a session from `config` and applies its settings: the same as
     /// [`Factory::open`], callable without importing the trait.
     pub fn open_with(&self, config: &PostgresConfig) -> Result<Client, PostgresError> {
-        let mut client = config
-            .driver
-            .connect(self.tls.clone())
-            .map_err(|source| PostgresError::new(Operation::Connect, Some(config), None, source))?;
+        let mut client = config.driver.connect(self.tls.clone()).map_err(|source| {
+            PostgresError::new(PostgresOp::Connect, Some(config), None, source)
+        })?;
         for (name, value) in &config.settings {
             // `set_config(name, value, false)` is `SET name = value` with the value
             // passed as a parameter, so it needs no quoting.
@@ -130,7 +134,7 @@ where
                 &[name, value],
             ) {
                 let err = PostgresError::new(
-                    Operation::Configure,
+                    PostgresOp::Configure,
                     Some(config),
                     Some(name.clone()),
                     source,
@@ -167,22 +171,27 @@ where
     fn close(&self, client: Client) -> Result<(), PostgresError> {
         client
             .close()
-            .map_err(|source| PostgresError::new(Operation::Close, None, None, source))
+            .map_err(|source| PostgresError::new(PostgresOp::Close, None, None, source))
     }
 }
 
 /// The recipe of a PostgreSQL session: the driver's connection config and the
 /// session settings applied to every new session.
 ///
+/// A builder: each `with_*` method takes the config by value and returns it changed,
+/// and the getter of the same name without `with_` reads the setting back.
+///
 /// ```
 /// use guardian_core::postgres::{PostgresConfig, postgres};
 ///
 /// let config: PostgresConfig = "postgres://ada:hunter2@db.example/league".parse()?;
 /// let config = config
-///     .application_name("league-worker")
-///     .set("statement_timeout", "5s")
-///     .set("search_path", "league, public");
+///     .with_application_name("league-worker")
+///     .with_setting("statement_timeout", "5s")
+///     .with_setting("search_path", "league, public");
 ///
+/// assert_eq!(config.application_name(), Some("league-worker"));
+/// assert_eq!(config.settings()[0], ("statement_timeout".to_owned(), "5s".to_owned()));
 /// assert_eq!(config.driver().get_dbname(), Some("league"));
 /// assert!(!format!("{config:?}").contains("hunter2"));
 /// # Ok::<(), postgres::Error>(())
@@ -206,7 +215,7 @@ impl PostgresConfig {
     /// Sets the `application_name` connection parameter, which the server shows in
     /// `pg_stat_activity` and its logs.
     #[must_use]
-    pub fn application_name(mut self, name: &str) -> Self {
+    pub fn with_application_name(mut self, name: &str) -> Self {
         self.driver.application_name(name);
         self
     }
@@ -215,9 +224,15 @@ impl PostgresConfig {
     /// (through `set_config(name, value, false)`), after connecting, in the order
     /// added.
     #[must_use]
-    pub fn set(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.settings.push((name.into(), value.into()));
         self
+    }
+
+    /// The `application_name` connection parameter, if set.
+    #[must_use]
+    pub fn application_name(&self) -> Option<&str> {
+        self.driver.get_application_name()
     }
 
     /// The driver's config.
@@ -291,6 +306,9 @@ impl FromStr for PostgresConfig {
 }
 
 /// Shows the driver's config (its password redacted) and the settings.
+// Written by hand, not derived, because it must never show the password: the driver's
+// own `Debug` redacts it, and a field added here later is not shown until someone
+// decides it may be.
 impl fmt::Debug for PostgresConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresConfig")
@@ -300,10 +318,10 @@ impl fmt::Debug for PostgresConfig {
     }
 }
 
-/// What a [`PostgresError`] was doing.
+/// What a PostgreSQL factory was doing when it failed; see [`PostgresError::op`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Operation {
+pub enum PostgresOp {
     /// Connecting and logging in.
     Connect,
     /// Applying a session setting of the config.
@@ -314,9 +332,13 @@ pub enum Operation {
 
 /// A PostgreSQL session failed to open, take its settings, or close. It names the
 /// operation and the server (never the password); the driver's error is its
-/// [`source`](Error::source).
+/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)).
+///
+/// `Debug` is derived: no field holds the password (the server is kept as
+/// [`PostgresConfig::server`] writes it).
+#[derive(Debug)]
 pub struct PostgresError {
-    operation: Operation,
+    op: PostgresOp,
     server: Option<String>,
     setting: Option<String>,
     source: ::postgres::Error,
@@ -325,13 +347,13 @@ pub struct PostgresError {
 impl PostgresError {
     #[cold]
     fn new(
-        operation: Operation,
+        op: PostgresOp,
         config: Option<&PostgresConfig>,
         setting: Option<String>,
         source: ::postgres::Error,
     ) -> Self {
         Self {
-            operation,
+            op,
             server: config.map(PostgresConfig::server),
             setting,
             source,
@@ -340,8 +362,8 @@ impl PostgresError {
 
     /// What was being done.
     #[must_use]
-    pub fn operation(&self) -> Operation {
-        self.operation
+    pub fn op(&self) -> PostgresOp {
+        self.op
     }
 
     /// The server, as `user@host:port/dbname` (unknown when closing: a client does
@@ -351,42 +373,33 @@ impl PostgresError {
         self.server.as_deref()
     }
 
-    /// The session setting that failed, for [`Operation::Configure`].
+    /// The session setting that failed, for [`PostgresOp::Configure`].
     #[must_use]
     pub fn setting(&self) -> Option<&str> {
         self.setting.as_deref()
     }
 
-    /// The driver's error.
+    /// The driver's error. Always `Some` today; an `Option`, as in every family, so
+    /// that a refusal of guardian's own (one without a driver error) can be added
+    /// without breaking callers.
     #[must_use]
-    pub fn driver_error(&self) -> &::postgres::Error {
-        &self.source
+    pub fn driver_error(&self) -> Option<&::postgres::Error> {
+        Some(&self.source)
     }
 }
 
 impl fmt::Display for PostgresError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let server = self.server.as_deref().unwrap_or("(unknown)");
-        match self.operation {
-            Operation::Connect => write!(f, "cannot connect to PostgreSQL as `{server}`"),
-            Operation::Configure => write!(
+        match self.op {
+            PostgresOp::Connect => write!(f, "cannot connect to PostgreSQL as `{server}`"),
+            PostgresOp::Configure => write!(
                 f,
                 "cannot apply session setting `{}` on PostgreSQL as `{server}`",
                 self.setting.as_deref().unwrap_or_default()
             ),
-            Operation::Close => f.write_str("cannot close a PostgreSQL session"),
+            PostgresOp::Close => f.write_str("cannot close a PostgreSQL session"),
         }
-    }
-}
-
-impl fmt::Debug for PostgresError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresError")
-            .field("operation", &self.operation)
-            .field("server", &self.server)
-            .field("setting", &self.setting)
-            .field("source", &self.source)
-            .finish()
     }
 }
 

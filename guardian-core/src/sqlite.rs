@@ -1,3 +1,5 @@
+//! SQLite connections: a factory that gives every new connection the settings of its
+//! recipe again, and refuses hollow copies (feature `sqlite`).
 //!
 //! [`Sqlite`] is a [`Factory`] of [`rusqlite::Connection`]s. Its recipe,
 //! [`SqliteConfig`], holds the database path, the open flags and every per-connection
@@ -21,9 +23,9 @@
 //! # let dir = std::env::temp_dir().join(format!("guardian-sqlite-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir)?;
 //! let db = SqliteConfig::new(dir.join("tournament.db"))
-//!     .busy_timeout(Duration::from_millis(2_500))
-//!     .foreign_keys(true)
-//!     .journal_mode(JournalMode::Wal);
+//!     .with_busy_timeout(Duration::from_millis(2_500))
+//!     .with_foreign_keys(true)
+//!     .with_journal_mode(JournalMode::Wal);
 //! let main = Tournament { conn: Sqlite.open_with(&db)?, db };
 //!
 //! let worker = main.rebuild()?; // a second connection to the same file, same settings
@@ -106,9 +108,11 @@
 //! [`SqliteError::is_hollow_copy`]: crate::sqlite::SqliteError::is_hollow_copy
 //! [`Sqlite`]: crate::sqlite::Sqlite
 
-// "SQLite" is the product's name, written as its authors write it, not code to put in
-// backticks (clippy's list of valid identifiers does not know it).
-#![allow(clippy::doc_markdown)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "\"SQLite\" is the product's name, written as its authors write it, not code \
+              to put in backticks (clippy's list of valid identifiers does not know it)"
+)]
 
 use crate::Factory;
 use rusqlite::types::Value;
@@ -170,7 +174,7 @@ impl Sqlite {
         use rusqlite::backup::{Backup, StepResult};
 
         let mut copy = to.open()?;
-        let failed = |source| SqliteError::new(Operation::Backup, &to.path, Kind::Driver(source));
+        let failed = |source| SqliteError::new(SqliteOp::Backup, &to.path, Kind::Driver(source));
         let patience = to.busy_timeout.unwrap_or(Duration::from_secs(5));
         let pause = Duration::from_millis(10);
         let mut waited = Duration::ZERO;
@@ -220,7 +224,7 @@ impl Factory for Sqlite {
         let _ = live;
         if let Some(what) = config.private_kind() {
             return Err(SqliteError::new(
-                Operation::Reopen,
+                SqliteOp::Reopen,
                 &config.path,
                 Kind::Hollow(what),
             ));
@@ -237,7 +241,7 @@ impl Factory for Sqlite {
             // and, failing, leaves the handle open: there is nothing else to do with
             // it, and the error says why.
             drop(conn);
-            SqliteError::new(Operation::Close, &path, Kind::Driver(source))
+            SqliteError::new(SqliteOp::Close, &path, Kind::Driver(source))
         })
     }
 }
@@ -246,20 +250,25 @@ impl Factory for Sqlite {
 /// settings every connection opened from it is given.
 ///
 /// Settings are applied in this order: busy timeout, foreign keys, journal mode, the
-/// [`pragma`](SqliteConfig::pragma)s in the order they were added, then the
-/// [`init`](SqliteConfig::init) hook.
+/// [pragmas](SqliteConfig::with_pragma) in the order they were added, then the
+/// [init hook](SqliteConfig::with_init).
+///
+/// A builder: each `with_*` method takes the config by value and returns it changed,
+/// and the getter of the same name without `with_` reads the setting back.
 ///
 /// ```
 /// use guardian_core::sqlite::{JournalMode, SqliteConfig};
 /// use std::time::Duration;
 ///
 /// let config = SqliteConfig::new("league.db")
-///     .busy_timeout(Duration::from_secs(2))
-///     .foreign_keys(true)
-///     .journal_mode(JournalMode::Wal)
-///     .pragma("synchronous", "NORMAL")
-///     .pragma("cache_size", -8_000);
+///     .with_busy_timeout(Duration::from_secs(2))
+///     .with_foreign_keys(true)
+///     .with_journal_mode(JournalMode::Wal)
+///     .with_pragma("synchronous", "NORMAL")
+///     .with_pragma("cache_size", -8_000);
 /// assert_eq!(config.path(), std::path::Path::new("league.db"));
+/// assert_eq!(config.busy_timeout(), Some(Duration::from_secs(2)));
+/// assert_eq!(config.pragmas().len(), 2);
 /// assert!(!config.is_private_to_connection());
 /// ```
 #[derive(Clone, Debug)]
@@ -269,7 +278,7 @@ pub struct SqliteConfig {
     busy_timeout: Option<Duration>,
     foreign_keys: Option<bool>,
     journal_mode: Option<JournalMode>,
-    pragmas: Vec<(String, Value)>,
+    pragmas: Vec<(String, PragmaValue)>,
     init: Option<fn(&Connection) -> rusqlite::Result<()>>,
 }
 
@@ -301,12 +310,12 @@ impl SqliteConfig {
     #[must_use]
     pub fn shared_memory(name: &str) -> Self {
         Self::new(format!("file:{name}?mode=memory&cache=shared"))
-            .flags(OpenFlags::default() | OpenFlags::SQLITE_OPEN_URI)
+            .with_open_flags(OpenFlags::default() | OpenFlags::SQLITE_OPEN_URI)
     }
 
     /// Replaces the open flags (see [`OpenFlags`]).
     #[must_use]
-    pub fn flags(mut self, flags: OpenFlags) -> Self {
+    pub fn with_open_flags(mut self, flags: OpenFlags) -> Self {
         self.flags = flags;
         self
     }
@@ -314,7 +323,7 @@ impl SqliteConfig {
     /// How long a statement waits for a lock held by another connection before it
     /// fails with `SQLITE_BUSY` (`rusqlite` opens with 5 seconds).
     #[must_use]
-    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = Some(timeout);
         self
     }
@@ -324,7 +333,7 @@ impl SqliteConfig {
     /// `rusqlite` bundles (and so this module) is built with it on: set it to say which
     /// you rely on.
     #[must_use]
-    pub fn foreign_keys(mut self, enforce: bool) -> Self {
+    pub fn with_foreign_keys(mut self, enforce: bool) -> Self {
         self.foreign_keys = Some(enforce);
         self
     }
@@ -332,7 +341,7 @@ impl SqliteConfig {
     /// The journal mode (`PRAGMA journal_mode`). Opening fails if SQLite keeps
     /// another mode (an in-memory database only has `MEMORY` or `OFF`).
     #[must_use]
-    pub fn journal_mode(mut self, mode: JournalMode) -> Self {
+    pub fn with_journal_mode(mut self, mode: JournalMode) -> Self {
         self.journal_mode = Some(mode);
         self
     }
@@ -341,8 +350,8 @@ impl SqliteConfig {
     /// above, in the order added). For per-connection pragmas such as `synchronous`,
     /// `cache_size`, `temp_store` or `recursive_triggers`.
     #[must_use]
-    pub fn pragma(mut self, name: impl Into<String>, value: impl Into<PragmaValue>) -> Self {
-        self.pragmas.push((name.into(), value.into().0));
+    pub fn with_pragma(mut self, name: impl Into<String>, value: impl Into<PragmaValue>) -> Self {
+        self.pragmas.push((name.into(), value.into()));
         self
     }
 
@@ -350,7 +359,7 @@ impl SqliteConfig {
     /// cannot hold as data (registering functions or collations, `ATTACH`ing
     /// databases).
     #[must_use]
-    pub fn init(mut self, init: fn(&Connection) -> rusqlite::Result<()>) -> Self {
+    pub fn with_init(mut self, init: fn(&Connection) -> rusqlite::Result<()>) -> Self {
         self.init = Some(init);
         self
     }
@@ -369,20 +378,32 @@ impl SqliteConfig {
 
     /// The busy timeout, if set.
     #[must_use]
-    pub fn get_busy_timeout(&self) -> Option<Duration> {
+    pub fn busy_timeout(&self) -> Option<Duration> {
         self.busy_timeout
     }
 
     /// Whether foreign keys are turned on or off, if set.
     #[must_use]
-    pub fn get_foreign_keys(&self) -> Option<bool> {
+    pub fn foreign_keys(&self) -> Option<bool> {
         self.foreign_keys
     }
 
     /// The journal mode, if set.
     #[must_use]
-    pub fn get_journal_mode(&self) -> Option<JournalMode> {
+    pub fn journal_mode(&self) -> Option<JournalMode> {
         self.journal_mode
+    }
+
+    /// The pragmas, as `(name, value)` pairs in the order they are applied.
+    #[must_use]
+    pub fn pragmas(&self) -> &[(String, PragmaValue)] {
+        &self.pragmas
+    }
+
+    /// The init hook, if set.
+    #[must_use]
+    pub fn init(&self) -> Option<fn(&Connection) -> rusqlite::Result<()>> {
+        self.init
     }
 
     /// Whether every connection opened from this config gets a database of its own,
@@ -451,9 +472,9 @@ impl SqliteConfig {
     /// Opens a connection and applies the settings, closing it again if one fails.
     fn open(&self) -> Result<Connection, SqliteError> {
         let conn = Connection::open_with_flags(&self.path, self.flags)
-            .map_err(|e| SqliteError::new(Operation::Open, &self.path, Kind::Driver(e)))?;
+            .map_err(|e| SqliteError::new(SqliteOp::Open, &self.path, Kind::Driver(e)))?;
         self.configure(&conn)
-            .map_err(|kind| SqliteError::new(Operation::Configure, &self.path, kind))?;
+            .map_err(|kind| SqliteError::new(SqliteOp::Configure, &self.path, kind))?;
         Ok(conn)
     }
 
@@ -483,7 +504,7 @@ impl SqliteConfig {
             }
         }
         for (name, value) in &self.pragmas {
-            conn.pragma(None, name, value, |_| Ok(()))
+            conn.pragma(None, name, &value.0, |_| Ok(()))
                 .map_err(setting(name))?;
         }
         if let Some(init) = self.init {
@@ -493,7 +514,7 @@ impl SqliteConfig {
     }
 }
 
-/// The value of a [`SqliteConfig::pragma`]: an integer, a float, a boolean or text.
+/// The value of a [`SqliteConfig::with_pragma`]: an integer, a float, a boolean or text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PragmaValue(Value);
 
@@ -547,10 +568,10 @@ impl JournalMode {
     }
 }
 
-/// What an [`SqliteError`] was doing.
+/// What an SQLite factory was doing when it failed; see [`SqliteError::op`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Operation {
+pub enum SqliteOp {
     /// Opening the database file.
     Open,
     /// Applying a setting of the config to a new connection.
@@ -565,13 +586,20 @@ pub enum Operation {
 
 /// An SQLite connection failed to open, take its settings, be rebuilt, close or back
 /// up. It names the database and the operation; the driver's error, if any, is its
-/// [`source`](Error::source).
+/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)).
+///
+/// Two failures have no driver error, and say why in `Display` instead, with no
+/// `source`: the refusal to rebuild a hollow copy
+/// ([`is_hollow_copy`](SqliteError::is_hollow_copy)), and a journal mode SQLite did not
+/// keep ("SQLite kept `memory`").
+#[derive(Debug)]
 pub struct SqliteError {
-    operation: Operation,
+    op: SqliteOp,
     path: PathBuf,
     kind: Kind,
 }
 
+#[derive(Debug)]
 enum Kind {
     Driver(rusqlite::Error),
     Setting {
@@ -587,9 +615,9 @@ enum Kind {
 
 impl SqliteError {
     #[cold]
-    fn new(operation: Operation, path: &Path, kind: Kind) -> Self {
+    fn new(op: SqliteOp, path: &Path, kind: Kind) -> Self {
         Self {
-            operation,
+            op,
             path: path.to_owned(),
             kind,
         }
@@ -597,19 +625,19 @@ impl SqliteError {
 
     /// What was being done.
     #[must_use]
-    pub fn operation(&self) -> Operation {
-        self.operation
+    pub fn op(&self) -> SqliteOp {
+        self.op
     }
 
-    /// The database's path as configured (for [`Operation::Close`], as SQLite reports
-    /// it: empty for an in-memory or temporary database; for [`Operation::Backup`],
+    /// The database's path as configured (for [`SqliteOp::Close`], as SQLite reports
+    /// it: empty for an in-memory or temporary database; for [`SqliteOp::Backup`],
     /// the destination).
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The setting that failed, for [`Operation::Configure`] (`"foreign_keys"`, a
+    /// The setting that failed, for [`SqliteOp::Configure`] (`"foreign_keys"`, a
     /// pragma's name, `"init"`).
     #[must_use]
     pub fn setting(&self) -> Option<&str> {
@@ -653,7 +681,7 @@ impl fmt::Display for Shown<'_> {
 impl fmt::Display for SqliteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = Shown(&self.path);
-        match (&self.kind, self.operation) {
+        match (&self.kind, self.op) {
             (Kind::Hollow(what), _) => write!(
                 f,
                 "refusing to rebuild a connection to SQLite database {path}: it is {what}, so a \
@@ -673,33 +701,16 @@ impl fmt::Display for SqliteError {
             ),
             // Settings and refusals have kinds of their own: a driver error during one
             // of them is one of opening.
-            (Kind::Driver(_), Operation::Open | Operation::Configure | Operation::Reopen) => {
+            (Kind::Driver(_), SqliteOp::Open | SqliteOp::Configure | SqliteOp::Reopen) => {
                 write!(f, "cannot open SQLite database {path}")
             }
-            (Kind::Driver(_), Operation::Close) => {
+            (Kind::Driver(_), SqliteOp::Close) => {
                 write!(f, "cannot close SQLite database {path}")
             }
-            (Kind::Driver(_), Operation::Backup) => {
+            (Kind::Driver(_), SqliteOp::Backup) => {
                 write!(f, "cannot back up into SQLite database {path}")
             }
         }
-    }
-}
-
-impl fmt::Debug for SqliteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = f.debug_struct("SqliteError");
-        s.field("operation", &self.operation)
-            .field("path", &self.path);
-        match &self.kind {
-            Kind::Driver(source) => s.field("source", source),
-            Kind::Setting { name, source } => s.field("setting", name).field("source", source),
-            Kind::JournalMode { wanted, kept } => {
-                s.field("journal_mode", wanted).field("kept", kept)
-            }
-            Kind::Hollow(what) => s.field("hollow", what),
-        };
-        s.finish()
     }
 }
 

@@ -1,5 +1,6 @@
-//! Factories for locks: [`SnapshotMutex`] for [`Mutex<T>`] and [`SnapshotRwLock`] for
-//! [`RwLock<T>`], where `T: Clone`.
+//! Locks: factories that copy the data behind a lock into a fresh, unlocked lock,
+//! [`SnapshotMutex`] for [`Mutex<T>`] and [`SnapshotRwLock`] for [`RwLock<T>`], where
+//! `T: Clone`.
 //!
 //! A lock cannot be copied: cloning an `Arc<Mutex<T>>` shares the one lock (a double
 //! booking: the copy's writes are the original's), and a fresh `Mutex::default()`
@@ -232,10 +233,11 @@ pub enum LockState {
 
 /// A lock factory could not copy the live lock's data: it is held, or poisoned.
 ///
-/// `Display` names the lock's type and says what to do: "cannot copy the data of
-/// `Mutex<u32>`: it is locked (by a guard on this thread or another); a
-/// rebuild does not wait for a lock: release the guard and rebuild again". There is
-/// no underlying error: [`source`](Error::source) is `None`.
+/// A refusal of guardian's own (the crate's [rule for errors](crate#errors)): nothing
+/// below failed, so `Display` names the lock's type, says why and what to do, "cannot
+/// copy the data of `Mutex<u32>`: it is locked (by a guard on this thread or another);
+/// a rebuild does not wait for a lock: release the guard and rebuild again", and
+/// [`source`](Error::source) is `None`. Code reads [`state`](LockError::state).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LockError {
     state: LockState,

@@ -4,24 +4,23 @@
 //!
 //! Without `GUARDIAN_PG_URL` the server tests print that they were skipped, except in
 //! CI (`CI=true`), where they fail: CI must test against a real server.
-// "SQLite" and "PostgreSQL" are product names, not code to put in backticks.
-#![allow(clippy::doc_markdown)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "\"SQLite\" and \"PostgreSQL\" are product names, not code to put in backticks"
+)]
 #![cfg(feature = "postgres")]
 
 use guardian_core::Rebuild;
-use guardian_core::postgres::postgres::{Client, NoTls};
-use guardian_core::postgres::{Operation, Postgres, PostgresConfig, PostgresError};
-use guardian_suite::open_fd_count;
-use guardian_suite::serial;
+use guardian_core::postgres::postgres::{self, Client, NoTls};
+use guardian_core::postgres::{Postgres, PostgresConfig, PostgresError, PostgresOp};
+use guardian_suite::{TestResult, alone, open_fd_count, shared};
 use std::time::Duration;
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The server under test, or `None` (after saying so) when there is none outside CI.
 fn server(test: &str) -> Option<PostgresConfig> {
     if let Ok(url) = std::env::var("GUARDIAN_PG_URL") {
         let config: PostgresConfig = url.parse().expect("GUARDIAN_PG_URL is a connection string");
-        return Some(config.application_name(&app_name(test)));
+        return Some(config.with_application_name(&app_name(test)));
     }
     let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     assert!(
@@ -58,17 +57,17 @@ impl Tournament {
     }
 }
 
-fn count(client: &mut Client, table: &str) -> Result<i64, Box<dyn std::error::Error>> {
+fn count(client: &mut Client, table: &str) -> TestResult<i64> {
     Ok(client
         .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
         .get(0))
 }
 
-fn pid(client: &mut Client) -> Result<i32, Box<dyn std::error::Error>> {
+fn pid(client: &mut Client) -> TestResult<i32> {
     Ok(client.query_one("SELECT pg_backend_pid()", &[])?.get(0))
 }
 
-fn show(client: &mut Client, setting: &str) -> Result<String, Box<dyn std::error::Error>> {
+fn show(client: &mut Client, setting: &str) -> TestResult<String> {
     Ok(client.query_one(&format!("SHOW {setting}"), &[])?.get(0))
 }
 
@@ -83,11 +82,7 @@ fn observer(db: &PostgresConfig) -> Result<Client, PostgresError> {
 /// `expected`: a session the client has closed leaves `pg_stat_activity` when its
 /// server process has finished exiting, a moment later. A session that is really
 /// left open never leaves, and the count returned then is not `expected`.
-fn sessions_named(
-    watcher: &mut Client,
-    app: &str,
-    expected: i64,
-) -> Result<i64, Box<dyn std::error::Error>> {
+fn sessions_named(watcher: &mut Client, app: &str, expected: i64) -> TestResult<i64> {
     let mut n = -1;
     for _ in 0..1000 {
         n = watcher
@@ -106,14 +101,14 @@ fn sessions_named(
 
 #[test]
 fn debug_output_and_errors_never_show_the_password() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let secret = "s3cret-Pw-1729";
     for text in [
         format!("postgres://ada:{secret}@db.example:5433/league"),
         format!("host=db.example port=5433 user=ada password={secret} dbname=league"),
     ] {
         let config: PostgresConfig = text.parse()?;
-        let config = config.set("search_path", "league");
+        let config = config.with_setting("search_path", "league");
         let debug = format!("{config:?}");
         assert!(!debug.contains(secret), "{debug}");
         // Not vacuous: the rest of the config is shown.
@@ -133,12 +128,13 @@ fn debug_output_and_errors_never_show_the_password() -> TestResult {
         .open_with(&config)
         .err()
         .expect("nothing listens there");
-    assert_eq!(err.operation(), Operation::Connect);
+    assert_eq!(err.op(), PostgresOp::Connect);
     assert_eq!(
         err.server(),
         Some(format!("ada@127.0.0.1:{port}/league").as_str())
     );
-    let shown = format!("{err} {err:?} {}", err.driver_error());
+    let driver = err.driver_error().ok_or("the driver's error")?;
+    let shown = format!("{err} {err:?} {driver}");
     assert!(!shown.contains(secret), "{shown}");
     assert!(shown.contains(&format!("127.0.0.1:{port}")), "{shown}");
     Ok(())
@@ -146,7 +142,7 @@ fn debug_output_and_errors_never_show_the_password() -> TestResult {
 
 #[test]
 fn a_rebuild_is_a_fresh_independent_session() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let Some(db) = server("sessions") else {
         return Ok(());
     };
@@ -212,14 +208,14 @@ fn a_rebuild_is_a_fresh_independent_session() -> TestResult {
 
 #[test]
 fn the_configs_session_settings_are_reapplied() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let Some(db) = server("settings") else {
         return Ok(());
     };
     let app = app_name("settings");
     let mut db = db
-        .set("statement_timeout", "4321ms")
-        .set("search_path", "guardian_nowhere, public");
+        .with_setting("statement_timeout", "4321ms")
+        .with_setting("search_path", "guardian_nowhere, public");
     db.driver_mut().options("-c lock_timeout=1234ms");
     let main = Tournament::open(db)?;
     let mut watcher = observer(&main.db)?;
@@ -259,24 +255,28 @@ fn the_configs_session_settings_are_reapplied() -> TestResult {
 
 #[test]
 fn a_setting_that_fails_is_named_and_its_session_closed() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let Some(db) = server("bad_setting") else {
         return Ok(());
     };
     let app = app_name("bad_setting");
-    let db = db.set("search_path", "public").set("no_such_setting", "1");
+    let db = db
+        .with_setting("search_path", "public")
+        .with_setting("no_such_setting", "1");
     let mut watcher = observer(&db)?;
     let err = Postgres::no_tls()
         .open_with(&db)
         .err()
         .expect("the server rejects an unknown setting");
-    assert_eq!(err.operation(), Operation::Configure);
+    assert_eq!(err.op(), PostgresOp::Configure);
     assert_eq!(err.setting(), Some("no_such_setting"));
     let server = err.server().expect("the server is named");
     assert!(server.contains("@127.0.0.1:"), "{server}");
     assert!(err.to_string().contains("`no_such_setting`"), "{err}");
     assert!(
-        err.driver_error().as_db_error().is_some(),
+        err.driver_error()
+            .and_then(postgres::Error::as_db_error)
+            .is_some(),
         "the server's own error"
     );
     // The factory closes the session it could not configure; the driver's `Drop` would
@@ -292,7 +292,7 @@ fn a_setting_that_fails_is_named_and_its_session_closed() -> TestResult {
 
 #[test]
 fn close_ends_the_session_and_reports_failure() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let Some(db) = server("close") else {
         return Ok(());
     };
@@ -328,14 +328,14 @@ fn close_ends_the_session_and_reports_failure() -> TestResult {
         .error()
         .downcast_ref::<PostgresError>()
         .expect("the factory's error");
-    assert_eq!(cause.operation(), Operation::Close);
+    assert_eq!(cause.op(), PostgresOp::Close);
     watcher.close()?;
     Ok(())
 }
 
 #[test]
 fn no_session_or_descriptor_leaks_after_1000_rebuild_and_close_cycles() -> TestResult {
-    let _serial = serial();
+    let _alone = alone();
     let Some(db) = server("leak") else {
         return Ok(());
     };

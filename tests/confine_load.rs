@@ -17,7 +17,6 @@
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::error::Error;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -28,7 +27,7 @@ use std::time::SystemTime;
 use guardian_core::Rebuild;
 use guardian_core::confine::{Confined, OnceConfined};
 use guardian_core::fs::AppendFile;
-use guardian_suite::{TempDir, open_fd_count};
+use guardian_suite::{TempDir, TestResult, open_fd_count};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 
@@ -117,7 +116,7 @@ struct Sandbox {
 }
 
 impl Sandbox {
-    fn new() -> Result<Self, Box<dyn Error>> {
+    fn new() -> TestResult<Self> {
         let dir = TempDir::new("confined-load")?;
         let mut base = dir.path().to_path_buf();
         for level in 1..=DEPTH {
@@ -147,7 +146,7 @@ impl Sandbox {
         Ok(Self { dir, root, outside })
     }
 
-    fn snapshot(&self) -> Result<BTreeMap<PathBuf, Entry>, Box<dyn Error>> {
+    fn snapshot(&self) -> TestResult<BTreeMap<PathBuf, Entry>> {
         let mut entries = BTreeMap::new();
         walk(self.dir.path(), &self.root, &mut entries)?;
         Ok(entries)
@@ -337,8 +336,7 @@ fn load(bytes: &[u8], real_root: &Path, tally: &Tally) -> Result<(), TestCaseErr
 }
 
 #[test]
-fn untrusted_recipes_never_panic_and_never_touch_anything_outside_the_root()
--> Result<(), Box<dyn Error>> {
+fn untrusted_recipes_never_panic_and_never_touch_anything_outside_the_root() -> TestResult {
     let sandbox = Sandbox::new()?;
     JAR.set(Confined::new(&sandbox.root, AppendFile)?)?;
     let real_root = std::fs::canonicalize(&sandbox.root)?;

@@ -2,9 +2,8 @@
 //! (with feature `serde`) saved and loaded in any serde format.
 
 use guardian_core::{FromBlueprint, Rebuild};
-use guardian_suite::TempDir;
 use guardian_suite::path_factories::AppendFile;
-use guardian_suite::serial;
+use guardian_suite::{TempDir, TestResult, alone, open_fd_count, shared};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -24,8 +23,6 @@ struct MatchLogger {
     log: File,
 }
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
 fn read(path: &Path) -> std::io::Result<String> {
     let mut text = String::new();
     File::open(path)?.read_to_string(&mut text)?;
@@ -34,7 +31,7 @@ fn read(path: &Path) -> std::io::Result<String> {
 
 #[test]
 fn a_blueprint_holds_the_config_and_builds_a_value_with_its_own_handle() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("blueprint-build")?;
     let path = dir.path().join("match.log");
     let blueprint = MatchLoggerBlueprint {
@@ -57,7 +54,7 @@ fn a_blueprint_holds_the_config_and_builds_a_value_with_its_own_handle() -> Test
 
 #[test]
 fn rebuild_with_edited_config_opens_the_edited_recipe() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("blueprint-edit")?;
     let main_line = dir.path().join("main.log");
     let what_if = dir.path().join("what-if.log");
@@ -102,9 +99,9 @@ fn a_failed_build_names_the_field_and_closes_what_it_opened() -> TestResult {
         second: File,
     }
 
-    let _serial = serial();
+    let _alone = alone();
     let dir = TempDir::new("blueprint-fail")?;
-    let before = guardian_suite::open_fd_count()?;
+    let before = open_fd_count()?;
     let Err(err) = Pair::from_blueprint(PairBlueprint {
         good: dir.path().join("good.log"),
         bad: dir.path().join("missing-dir").join("bad.log"),
@@ -118,11 +115,7 @@ fn a_failed_build_names_the_field_and_closes_what_it_opened() -> TestResult {
         .downcast_ref::<std::io::Error>()
         .ok_or("not an io::Error")?;
     assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
-    assert_eq!(
-        guardian_suite::open_fd_count()?,
-        before,
-        "the first log was not closed"
-    );
+    assert_eq!(open_fd_count()?, before, "the first log was not closed");
     Ok(())
 }
 
@@ -140,7 +133,7 @@ enum Sink {
 
 #[test]
 fn enum_and_tuple_blueprints_keep_the_shape() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("blueprint-enum")?;
     let path = dir.path().join("sink.log");
     let sink = Sink::from_blueprint(SinkRecipe::Log(3, path.clone()))?;
@@ -177,7 +170,7 @@ mod serde_tests {
 
     #[test]
     fn json_holds_only_the_recipe_and_loading_reopens() -> TestResult {
-        let _serial = serial();
+        let _shared = shared();
         let dir = TempDir::new("serde-json")?;
         let path = dir.path().join("saved.log");
         let mut saved = Saved::from_blueprint(SavedBlueprint {
@@ -215,7 +208,7 @@ mod serde_tests {
 
     #[test]
     fn a_compact_binary_format_round_trips() -> TestResult {
-        let _serial = serial();
+        let _shared = shared();
         let dir = TempDir::new("serde-postcard")?;
         let path = dir.path().join("binary.log");
         let saved = Saved::from_blueprint(SavedBlueprint {
@@ -236,10 +229,10 @@ mod serde_tests {
 
     #[test]
     fn a_load_that_cannot_open_names_the_field_and_the_cause() -> TestResult {
-        let _serial = serial();
+        let _alone = alone();
         let dir = TempDir::new("serde-fail")?;
         let json = serde_json::json!({ "path": dir.path().join("no-such-dir").join("x.log"), "moves": [] });
-        let before = guardian_suite::open_fd_count()?;
+        let before = open_fd_count()?;
         let err = match serde_json::from_value::<Saved>(json) {
             Ok(_) => return Err("a load from an unopenable recipe succeeded".into()),
             Err(err) => err.to_string(),
@@ -252,7 +245,7 @@ mod serde_tests {
             err.contains("No such file or directory"),
             "the factory's error is carried: {err}"
         );
-        assert_eq!(guardian_suite::open_fd_count()?, before);
+        assert_eq!(open_fd_count()?, before);
         Ok(())
     }
 }

@@ -1,15 +1,16 @@
 //! The SQLite factory on real database files: rebuilt connections are independent
 //! sessions on the same data with the same settings, hollow copies are refused,
 //! backups are second copies, close errors are reported, nothing leaks.
-// "SQLite" and "PostgreSQL" are product names, not code to put in backticks.
-#![allow(clippy::doc_markdown)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "\"SQLite\" and \"PostgreSQL\" are product names, not code to put in backticks"
+)]
 #![cfg(feature = "sqlite")]
 
 use guardian_core::sqlite::rusqlite::{self, Connection, ErrorCode, OpenFlags};
-use guardian_core::sqlite::{JournalMode, Operation, Sqlite, SqliteConfig, SqliteError};
+use guardian_core::sqlite::{JournalMode, Sqlite, SqliteConfig, SqliteError, SqliteOp};
 use guardian_core::{Factory, Rebuild};
-use guardian_suite::serial;
-use guardian_suite::{TempDir, open_fd_count};
+use guardian_suite::{TempDir, TestResult, alone, open_fd_count, shared};
 use std::time::Duration;
 
 #[derive(Rebuild)]
@@ -29,8 +30,6 @@ impl Tournament {
     }
 }
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
 fn count(conn: &Connection, table: &str) -> rusqlite::Result<i64> {
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
         row.get(0)
@@ -43,7 +42,7 @@ fn pragma_i64(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
 
 #[test]
 fn a_rebuilt_connection_is_an_independent_session_on_the_same_data() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("sqlite-sessions")?;
     let main = Tournament::open(SqliteConfig::new(dir.path().join("t.db")))?;
     main.conn.execute_batch(
@@ -98,18 +97,18 @@ fn attach_scratch(conn: &Connection) -> rusqlite::Result<()> {
 
 #[test]
 fn settings_are_reapplied_to_the_rebuilt_connection() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("sqlite-settings")?;
     let path = dir.path().join("t.db");
     // Every setting differs from what a default connection gets. Foreign keys are
     // turned *off*: the SQLite that rusqlite bundles turns them on by default.
     let db = SqliteConfig::new(&path)
-        .busy_timeout(Duration::from_millis(1234))
-        .foreign_keys(false)
-        .journal_mode(JournalMode::Truncate)
-        .pragma("cache_size", -1234)
-        .pragma("recursive_triggers", true)
-        .init(attach_scratch);
+        .with_busy_timeout(Duration::from_millis(1234))
+        .with_foreign_keys(false)
+        .with_journal_mode(JournalMode::Truncate)
+        .with_pragma("cache_size", -1234)
+        .with_pragma("recursive_triggers", true)
+        .with_init(attach_scratch);
     let main = Tournament::open(db)?;
     main.conn.execute_batch(
         "CREATE TABLE player(id INTEGER PRIMARY KEY);
@@ -154,20 +153,21 @@ fn settings_are_reapplied_to_the_rebuilt_connection() -> TestResult {
 
 #[test]
 fn a_rebuild_of_a_connection_private_database_is_refused() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let private = [
         SqliteConfig::new(":memory:"),
         SqliteConfig::new(""),
         SqliteConfig::new("file::memory:"),
         SqliteConfig::new("file:board?mode=memory"),
-        SqliteConfig::new("board").flags(OpenFlags::default() | OpenFlags::SQLITE_OPEN_MEMORY),
+        SqliteConfig::new("board")
+            .with_open_flags(OpenFlags::default() | OpenFlags::SQLITE_OPEN_MEMORY),
         // SQLite shares an in-memory cache only for a URI name: this one is private.
-        SqliteConfig::new("board").flags(
+        SqliteConfig::new("board").with_open_flags(
             OpenFlags::default()
                 | OpenFlags::SQLITE_OPEN_MEMORY
                 | OpenFlags::SQLITE_OPEN_SHARED_CACHE,
         ),
-        SqliteConfig::new("file:").flags(OpenFlags::default()),
+        SqliteConfig::new("file:").with_open_flags(OpenFlags::default()),
     ];
     for db in private {
         let label = db.path().display().to_string();
@@ -198,7 +198,7 @@ fn a_rebuild_of_a_connection_private_database_is_refused() -> TestResult {
             .downcast_ref::<SqliteError>()
             .expect("the factory's error");
         assert!(cause.is_hollow_copy(), "{label}");
-        assert_eq!(cause.operation(), Operation::Reopen);
+        assert_eq!(cause.op(), SqliteOp::Reopen);
         let message = cause.to_string();
         for hint in [
             "hollow copy",
@@ -218,13 +218,13 @@ fn a_rebuild_of_a_connection_private_database_is_refused() -> TestResult {
 
 #[test]
 fn a_shared_cache_memory_database_rebuilds_onto_the_same_data() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let name = format!("guardian-shared-{}", std::process::id());
     let shared = [
         SqliteConfig::shared_memory(&name),
         SqliteConfig::new("file::memory:?cache=shared"),
         SqliteConfig::new(format!("file:{name}-flag?mode=memory"))
-            .flags(OpenFlags::default() | OpenFlags::SQLITE_OPEN_SHARED_CACHE),
+            .with_open_flags(OpenFlags::default() | OpenFlags::SQLITE_OPEN_SHARED_CACHE),
     ];
     for db in shared {
         let label = db.path().display().to_string();
@@ -251,15 +251,16 @@ fn a_shared_cache_memory_database_rebuilds_onto_the_same_data() -> TestResult {
 
 #[test]
 fn a_backup_is_a_second_copy_of_the_data() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("sqlite-backup")?;
-    let main = Tournament::open(SqliteConfig::new(dir.path().join("t.db")).foreign_keys(true))?;
+    let main =
+        Tournament::open(SqliteConfig::new(dir.path().join("t.db")).with_foreign_keys(true))?;
     main.conn.execute_batch(
         "CREATE TABLE game(id INTEGER PRIMARY KEY, result TEXT);
          INSERT INTO game(result) VALUES ('1-0'), ('1/2-1/2');",
     )?;
 
-    let to = SqliteConfig::new(dir.path().join("copy.db")).foreign_keys(true);
+    let to = SqliteConfig::new(dir.path().join("copy.db")).with_foreign_keys(true);
     let copy = Sqlite.backup(&main.conn, &to)?;
     assert_eq!(count(&copy, "game")?, 2);
     assert_eq!(
@@ -296,7 +297,7 @@ fn a_backup_is_a_second_copy_of_the_data() -> TestResult {
 
 #[test]
 fn close_reports_the_drivers_error() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("sqlite-close")?;
     let path = dir.path().join("t.db");
     let main = Tournament::open(SqliteConfig::new(&path))?;
@@ -321,7 +322,7 @@ fn close_reports_the_drivers_error() -> TestResult {
         .error()
         .downcast_ref::<SqliteError>()
         .expect("the factory's error");
-    assert_eq!(cause.operation(), Operation::Close);
+    assert_eq!(cause.op(), SqliteOp::Close);
     assert_eq!(cause.path(), path);
     assert!(cause.to_string().contains(&path.display().to_string()));
     let driver = cause.driver_error().expect("SQLite's own error");
@@ -336,14 +337,14 @@ fn failing_init(conn: &Connection) -> rusqlite::Result<()> {
 
 #[test]
 fn errors_name_the_path_and_the_operation() -> TestResult {
-    let _serial = serial();
+    let _shared = shared();
     let dir = TempDir::new("sqlite-errors")?;
 
     let missing = dir.path().join("no-such-dir").join("t.db");
     let err = Sqlite
         .open_with(&SqliteConfig::new(&missing))
         .expect_err("the directory does not exist");
-    assert_eq!(err.operation(), Operation::Open);
+    assert_eq!(err.op(), SqliteOp::Open);
     assert_eq!(err.path(), missing);
     assert!(
         err.to_string().contains(&missing.display().to_string()),
@@ -359,16 +360,16 @@ fn errors_name_the_path_and_the_operation() -> TestResult {
 
     // An in-memory database has no write-ahead log: SQLite keeps `memory`.
     let err = Sqlite
-        .open_with(&SqliteConfig::new(":memory:").journal_mode(JournalMode::Wal))
+        .open_with(&SqliteConfig::new(":memory:").with_journal_mode(JournalMode::Wal))
         .expect_err("WAL is impossible in memory");
-    assert_eq!(err.operation(), Operation::Configure);
+    assert_eq!(err.op(), SqliteOp::Configure);
     assert_eq!(err.setting(), Some("journal_mode"));
     assert!(err.to_string().contains("`journal_mode = wal`"), "{err}");
     assert!(err.to_string().contains("`memory`"), "{err}");
 
     let path = dir.path().join("t.db");
     let err = Sqlite
-        .open_with(&SqliteConfig::new(&path).init(failing_init))
+        .open_with(&SqliteConfig::new(&path).with_init(failing_init))
         .expect_err("the init hook fails");
     assert_eq!(err.setting(), Some("init"));
     assert!(err.to_string().contains("`init`"), "{err}");
@@ -385,14 +386,14 @@ fn errors_name_the_path_and_the_operation() -> TestResult {
 
 #[test]
 fn no_descriptor_leaks_after_1000_rebuild_and_close_cycles() -> TestResult {
-    let _serial = serial();
+    let _alone = alone();
     let dir = TempDir::new("sqlite-leak")?;
     let before_open = open_fd_count()?;
     // WAL: each connection holds the database, its log and its shared-memory index.
     let main = Tournament::open(
         SqliteConfig::new(dir.path().join("t.db"))
-            .journal_mode(JournalMode::Wal)
-            .foreign_keys(true),
+            .with_journal_mode(JournalMode::Wal)
+            .with_foreign_keys(true),
     )?;
     main.conn
         .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")?;

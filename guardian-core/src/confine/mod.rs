@@ -1,0 +1,310 @@
+//! Factories for loading untrusted recipes: [`Confined`] files that are opened only
+//! below a root directory, and [`ConfinedTcp`] connections made only to an
+//! [`AllowList`] (feature `confine`).
+//!
+//! # A recipe is a capability
+//!
+//! Python's pickle runs the instructions in the data it loads, so unpickling untrusted
+//! data runs the sender's code. serde runs no code on load: a `#[rebuild(serde)]` type
+//! reads its blueprint (plain config values) and opens each resource through the
+//! factory named in the source. But the recipe *chooses what gets opened*: a loaded
+//! `{"path": "/home/me/.ssh/id_ed25519"}` or `{"server": "10.0.0.1:6379"}` is opened as
+//! faithfully as the recipe you saved yourself. A recipe that comes from outside
+//! (a file a user uploads, a message on the network) must therefore be loaded through
+//! factories that can only open what you allow:
+//!
+//! - [`Confined<M>`](crate::confine::Confined) opens files in the access mode `M` (one of the
+//!   [`fs`](crate::fs) factories: [`ReadFile`], [`ResumeReadFile`], [`AppendFile`],
+//!   [`ExclusiveFile`]) only below a root directory. An absolute path, a path that
+//!   climbs out with `..`, and a path that leaves through a symlink are refused with
+//!   a [`FileError`] naming the path, the root and why ([`Escape`]); nothing outside
+//!   the root is opened or created.
+//! - [`ConfinedTcp`] connects only to the hosts and ports of an [`AllowList`]; any
+//!   other address is refused before it is resolved or connected to ([`NotAllowed`]).
+//! - [`OnceConfined`] holds either in a `static`, set once at startup, so that a
+//!   `#[resource(factory = ...)]` can name it.
+//!
+//! ```
+//! use guardian_core::confine::{Confined, Escape, EscapeKind, OnceConfined};
+//! use guardian_core::fs::{AppendFile, FileError};
+//! use guardian_core::{FromBlueprint, Rebuild};
+//! use std::{fs::File, path::PathBuf};
+//!
+//! /// Every log a recipe may name lives below one directory, chosen at startup.
+//! static LOGS: OnceConfined<Confined<AppendFile>> = OnceConfined::new();
+//!
+//! #[derive(Rebuild)]
+//! #[rebuild(blueprint)]
+//! struct MatchLogger {
+//!     /// Relative to the root of `LOGS`.
+//!     #[config]
+//!     path: PathBuf,
+//!     #[resource(factory = LOGS, from = path)]
+//!     log: File,
+//! }
+//!
+//! # let dir = std::env::temp_dir().join(format!("guardian-confine-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! LOGS.set(Confined::new(&dir, AppendFile)?)?; // once, before loading any recipe
+//!
+//! let logger = MatchLogger::from_blueprint(MatchLoggerBlueprint { path: "match.log".into() })?;
+//! assert!(dir.join("match.log").exists());
+//!
+//! let Err(refused) = MatchLogger::from_blueprint(MatchLoggerBlueprint { path: "../../etc/passwd".into() })
+//! else { panic!("a recipe escaped its root") };
+//! let why = refused.factory_error().downcast_ref::<FileError>().and_then(Escape::of);
+//! assert_eq!(why.map(Escape::kind), Some(EscapeKind::ParentDir));
+//! logger.close()?;
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! With `#[rebuild(serde)]`, the same refusal is the error of `serde_json::from_str`
+//! (or any format's), and its message carries the factory's: "cannot load: cannot
+//! rebuild `MatchLogger`: resource field `log` failed to open: cannot open
+//! ../../etc/passwd for appending: refused: `..` climbs out of the root /srv/jar".
+//!
+//! # Files: how the root is kept
+//!
+//! [`Confined::new`] opens the root directory once and keeps the descriptor (shared,
+//! through an [`Arc`], by every clone of the factory). A root that cannot be opened
+//! fails there, at startup, with a [`RootError`]: not a [`FileError`], whose operations
+//! are those of the file factories, because no factory was opening anything yet. Each open resolves the recipe's
+//! path *relative to that descriptor* with [`cap-std`](https://docs.rs/cap-std), which
+//! lets the kernel confine the lookup where it can (`openat2` with `RESOLVE_BENEATH` on
+//! Linux 5.6 and later) and otherwise resolves the path one component at a time with
+//! `O_NOFOLLOW`, following a symlink only if its target is still below the root. A
+//! path that would leave is refused. This is not a check on the path's
+//! text, which cannot see symlinks, nor a `canonicalize` followed by an open, which a
+//! symlink swapped in between defeats: the path is judged by the same lookup that
+//! opens the file. A dangling symlink that points outside is refused too, so a
+//! creating factory ([`AppendFile`], [`ExclusiveFile`]) never creates a file outside.
+//!
+//! The recipe is a plain [`Path`] (`Config = Path`, so a field is a `PathBuf`),
+//! relative to the root. There is no "relative path" type that checks it when the
+//! recipe is built or deserialised, on purpose: only the factory knows the root, a
+//! path that looks harmless can leave through a symlink created later, and a recipe
+//! edited with [`rebuild_with`](crate::FromBlueprint::rebuild_with) must be judged
+//! again. So the factory judges the path at every open, and that one judgement is the
+//! only one there is. `..` is allowed while it stays below the root (`a/../b`).
+//!
+//! What confinement does *not* cover: hard links and bind mounts inside the root that
+//! point outside (they are part of the root, as its owner made it), special files
+//! inside the root (opening a FIFO for reading waits for a writer), and the root
+//! directory being renamed (the descriptor follows it; error messages show the path
+//! it had when it was opened).
+//!
+//! # Connections: what the allow-list checks
+//!
+//! An [`AllowList`] lists `host:port` pairs, the host a DNS name or an IP address.
+//! [`ConfinedTcp`] checks a [`TcpConfig`](crate::net::TcpConfig)'s address in two steps:
+//!
+//! 1. **As written, before anything else.** The host and port must match an entry
+//!    (names without regard to ASCII case or a trailing dot; IP addresses as
+//!    addresses). Nothing is resolved before this passes, so a refused recipe causes
+//!    no DNS query either (a query for `secret.attacker.example` is itself a leak).
+//! 2. **Every resolved address.** A listed IP address is used as it is. A listed name
+//!    is resolved, and each address it resolves to is allowed only if it is a public
+//!    address, or is itself on the list with that port. An internal address
+//!    (loopback, private, link-local, shared, unspecified, multicast, and the same
+//!    inside IPv4-mapped and NAT64 IPv6 addresses) that is not listed is skipped, so
+//!    a name whose DNS answer is changed to point inside ("DNS rebinding") does not
+//!    reach an internal service. If no address is left, the open is refused. To reach
+//!    an internal service by name, list its addresses too.
+//!
+//! The connection is made to the addresses that were checked, not to a second lookup
+//! of the name. Then every option of the `TcpConfig` is set, as
+//! [`TcpConnect`](crate::net::TcpConnect) does.
+//!
+//! [`Confined`]: crate::confine::Confined
+//! [`Confined::new`]: crate::confine::Confined::new
+//! [`ConfinedTcp`]: crate::confine::ConfinedTcp
+//! [`AllowList`]: crate::confine::AllowList
+//! [`OnceConfined`]: crate::confine::OnceConfined
+//! [`Escape`]: crate::confine::Escape
+//! [`NotAllowed`]: crate::confine::NotAllowed
+//! [`Arc`]: std::sync::Arc
+//! [`Path`]: std::path::Path
+//! [`ReadFile`]: crate::fs::ReadFile
+//! [`ResumeReadFile`]: crate::fs::ResumeReadFile
+//! [`AppendFile`]: crate::fs::AppendFile
+//! [`ExclusiveFile`]: crate::fs::ExclusiveFile
+//! [`FileError`]: crate::fs::FileError
+//! [`RootError`]: crate::confine::RootError
+
+// One file per side, re-exported flat: `fs.rs` the confined files, `net.rs` the
+// allow-list; this file holds `OnceConfined` and what both sides share.
+mod fs;
+mod net;
+
+pub use fs::{Confined, ConfinedMode, Escape, EscapeKind, RootError};
+pub use net::{AllowList, ConfinedTcp, NotAllowed, NotAllowedKind};
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+use std::sync::OnceLock;
+
+use crate::Factory;
+
+/// The traits that keep [`ConfinedMode`] and [`ConfinedFactory`] to this crate's types.
+mod sealed {
+    /// How an access mode opens a file below a root.
+    pub trait Mode {
+        /// The operation named in errors.
+        const OP: crate::fs::FileOp;
+        /// Whether a reopen starts at the live handle's position.
+        const RESUMES: bool = false;
+        /// Whether an open takes the exclusive lock.
+        const LOCKS: bool = false;
+        /// The open options.
+        fn options() -> cap_std::fs::OpenOptions;
+    }
+
+    /// A confined factory: what to say when its [`OnceConfined`](super::OnceConfined)
+    /// was never set.
+    pub trait Unset: crate::Factory {
+        /// The error of an open before `set`.
+        fn unset(config: &Self::Config) -> Self::Error;
+    }
+}
+
+/// A factory that can be held by [`OnceConfined`]: [`Confined`] and [`ConfinedTcp`].
+/// Sealed.
+pub trait ConfinedFactory: sealed::Unset {}
+
+/// The reason every open of an unset [`OnceConfined`] is refused with.
+#[cold]
+fn unset_error() -> io::Error {
+    io::Error::other(
+        "refused: this confined factory has not been set (call `OnceConfined::set` at \
+         startup, before loading recipes)",
+    )
+}
+
+/// A confined factory ([`Confined`] or [`ConfinedTcp`]) in a `static`, set once at
+/// startup: what a `#[resource(factory = ...)]` names.
+///
+/// `factory = EXPR` is evaluated every time the resource is opened, reopened or
+/// closed, and cannot return an error, while a confined factory is made at run time
+/// (the root is opened, the list is read from your settings) and can fail. So make it
+/// once, where errors can be handled, and put it here; the derive names the static.
+/// Until it is set, every open is refused with an error that says so (no panic).
+///
+/// ```
+/// use guardian_core::confine::{AllowList, ConfinedTcp, OnceConfined};
+/// use guardian_core::net::TcpConfig;
+/// use guardian_core::{FromBlueprint, Rebuild};
+/// use std::net::{TcpListener, TcpStream};
+///
+/// static UPSTREAM: OnceConfined<ConfinedTcp> = OnceConfined::new();
+///
+/// #[derive(Rebuild)]
+/// #[rebuild(blueprint)]
+/// struct Client {
+///     #[config]
+///     server: TcpConfig,
+///     #[resource(factory = UPSTREAM, from = server)]
+///     stream: TcpStream,
+/// }
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let server = TcpConfig::from(listener.local_addr()?);
+///
+/// let Err(early) = Client::from_blueprint(ClientBlueprint { server: server.clone() }) else {
+///     panic!("connected before the allow-list was set");
+/// };
+/// assert!(early.factory_error().to_string().contains("has not been set"));
+///
+/// UPSTREAM.set(ConfinedTcp::new(AllowList::new().with_addr(listener.local_addr()?)))?;
+/// let client = Client::from_blueprint(ClientBlueprint { server })?;
+/// client.close()?;
+/// assert!(UPSTREAM.set(ConfinedTcp::new(AllowList::new())).is_err()); // set once
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct OnceConfined<F> {
+    cell: OnceLock<F>,
+}
+
+impl<F> OnceConfined<F> {
+    /// An empty slot, for a `static`.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            cell: OnceLock::new(),
+        }
+    }
+
+    /// Sets the factory, once; a second call is refused with [`AlreadySet`] and
+    /// leaves the first factory in place.
+    pub fn set(&self, factory: F) -> Result<&F, AlreadySet> {
+        self.cell.set(factory).map_err(|_| AlreadySet)?;
+        self.cell.get().ok_or(AlreadySet)
+    }
+
+    /// The factory, once set.
+    #[must_use]
+    pub fn get(&self) -> Option<&F> {
+        self.cell.get()
+    }
+}
+
+impl<F> Default for OnceConfined<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// Written by hand, not derived: `OnceConfined(Some(factory))` or `OnceConfined(None)`,
+// not the `OnceLock` it is built on.
+impl<F: fmt::Debug> fmt::Debug for OnceConfined<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OnceConfined")
+            .field(&self.cell.get())
+            .finish()
+    }
+}
+
+impl<F: ConfinedFactory> Factory for OnceConfined<F> {
+    type Config = F::Config;
+    type Resource = F::Resource;
+    type Error = F::Error;
+
+    fn open(&self, config: &F::Config) -> Result<F::Resource, F::Error> {
+        match self.cell.get() {
+            Some(factory) => factory.open(config),
+            None => Err(F::unset(config)),
+        }
+    }
+
+    fn reopen(&self, config: &F::Config, live: &F::Resource) -> Result<F::Resource, F::Error> {
+        match self.cell.get() {
+            Some(factory) => factory.reopen(config, live),
+            None => Err(F::unset(config)),
+        }
+    }
+
+    fn close(&self, resource: F::Resource) -> Result<(), F::Error> {
+        match self.cell.get() {
+            Some(factory) => factory.close(resource),
+            // Nothing could have been opened through it; drop what we were given.
+            None => {
+                drop(resource);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// [`OnceConfined::set`] was called on a slot that already holds a factory (a refusal,
+/// without a [`source`](Error::source): the crate's [rule for errors](crate#errors)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlreadySet;
+
+impl fmt::Display for AlreadySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("this confined factory is already set; it is set once, at startup")
+    }
+}
+
+impl Error for AlreadySet {}

@@ -1,0 +1,412 @@
+//! The network side of confinement: [`ConfinedTcp`] connects only where an
+//! [`AllowList`] allows, and says why it refused an address ([`NotAllowed`]). See the
+//! [module docs](crate::confine#connections-what-the-allow-list-checks).
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+
+use super::{ConfinedFactory, sealed, unset_error};
+use crate::Factory;
+use crate::net::{NetError, NetOp, TcpConfig, TcpConnect};
+
+/// Which hosts and ports a [`ConfinedTcp`] may connect to.
+///
+/// Each entry is a host, a DNS name or an IP address, and a port. See the
+/// [module docs](crate::confine#connections-what-the-allow-list-checks) for the two checks:
+/// the address as written, before any lookup, then every address a name resolves to
+/// (public, or listed).
+///
+/// ```
+/// use guardian_core::confine::AllowList;
+///
+/// let allow = AllowList::new()
+///     .with_host("db.internal", 5432)
+///     .with_host("10.0.0.7", 5432) // where db.internal points: internal, so listed too
+///     .with_host("[::1]", 8080);
+/// assert!(allow.allows("DB.internal.:5432")); // names ignore ASCII case and a final dot
+/// assert!(allow.allows("[::1]:8080"));
+/// assert!(!allow.allows("db.internal:22")); // another port
+/// assert!(!allow.allows("evil.example:5432"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowList {
+    entries: Vec<(Host, u16)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Host {
+    /// Lowercase, without a trailing dot.
+    Name(String),
+    Ip(IpAddr),
+}
+
+impl Host {
+    /// A host as written: an IP address (IPv6 in brackets or not) or a name.
+    fn parse(host: &str) -> Self {
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|inner| inner.strip_suffix(']'))
+            .unwrap_or(host);
+        match bare.parse::<IpAddr>() {
+            Ok(ip) => Host::Ip(ip),
+            Err(_) => {
+                let name = host.strip_suffix('.').unwrap_or(host);
+                Host::Name(name.to_ascii_lowercase())
+            }
+        }
+    }
+}
+
+impl AllowList {
+    /// An empty list: allows nothing.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Allows `host` (a DNS name, or an IP address: `"10.0.0.7"`, `"::1"`, `"[::1]"`)
+    /// on `port`.
+    #[must_use]
+    pub fn with_host(mut self, host: &str, port: u16) -> Self {
+        self.entries.push((Host::parse(host), port));
+        self
+    }
+
+    /// Allows the address `address` (an IP address and a port).
+    #[must_use]
+    pub fn with_addr(mut self, address: SocketAddr) -> Self {
+        self.entries.push((Host::Ip(address.ip()), address.port()));
+        self
+    }
+
+    /// Whether `address` (`"host:port"`, as in a [`TcpConfig`]) is on the list as
+    /// written: the first check, made without any lookup. A listed name may still be
+    /// refused when it resolves only to internal addresses that are not listed.
+    #[must_use]
+    pub fn allows(&self, address: &str) -> bool {
+        split(address).is_some_and(|(host, port)| self.lists(&host, port))
+    }
+
+    fn lists(&self, host: &Host, port: u16) -> bool {
+        self.entries
+            .iter()
+            .any(|(listed, listed_port)| *listed_port == port && listed == host)
+    }
+
+    /// Checks `address` as written, resolves it (only if it passed), and returns the
+    /// resolved addresses that are allowed; refuses, with a [`NetError`] of operation
+    /// [`NetOp::Connect`] holding a [`NotAllowed`], if it is not listed or no
+    /// resolved address is left. A failed lookup is a [`NetOp::Resolve`] error.
+    ///
+    /// ```
+    /// use guardian_core::confine::{AllowList, NotAllowed, NotAllowedKind};
+    ///
+    /// let allow = AllowList::new().with_host("127.0.0.1", 8080).with_host("localhost", 8080);
+    /// assert_eq!(allow.resolve("127.0.0.1:8080")?, ["127.0.0.1:8080".parse()?]);
+    ///
+    /// let refused = allow.resolve("127.0.0.1:22").unwrap_err();
+    /// assert_eq!(NotAllowed::of(&refused).unwrap().kind(), NotAllowedKind::NotListed);
+    ///
+    /// // `localhost` is listed, but of its loopback addresses only 127.0.0.1 is.
+    /// assert!(allow.resolve("localhost:8080")?.iter().all(|a| a.ip().is_loopback() && a.is_ipv4()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resolve(&self, address: &str) -> Result<Vec<SocketAddr>, NetError> {
+        let refuse = |kind, resolved| {
+            NetError::refused(
+                NetOp::Connect,
+                address,
+                io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    NotAllowed { kind, resolved },
+                ),
+            )
+        };
+        let Some((host, port)) = split(address) else {
+            return Err(refuse(NotAllowedKind::NotListed, Vec::new()));
+        };
+        if !self.lists(&host, port) {
+            return Err(refuse(NotAllowedKind::NotListed, Vec::new()));
+        }
+        let name = match host {
+            // A listed address, used as it is: nothing to resolve.
+            Host::Ip(ip) => return Ok(vec![SocketAddr::new(ip, port)]),
+            Host::Name(name) => name,
+        };
+        let resolved: Vec<SocketAddr> = (name.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|error| NetError::new(NetOp::Resolve, address, error))?
+            .collect();
+        let allowed: Vec<SocketAddr> = resolved
+            .iter()
+            .copied()
+            .filter(|resolved| {
+                self.lists(&Host::Ip(resolved.ip()), resolved.port()) || !is_internal(resolved.ip())
+            })
+            .collect();
+        if allowed.is_empty() && !resolved.is_empty() {
+            return Err(refuse(NotAllowedKind::ResolvedInternal, resolved));
+        }
+        Ok(allowed)
+    }
+}
+
+/// `host:port` split as `ToSocketAddrs for str` does: a socket address, or else a
+/// host and a port after the last `:`.
+fn split(address: &str) -> Option<(Host, u16)> {
+    if let Ok(socket) = address.parse::<SocketAddr>() {
+        return Some((Host::Ip(socket.ip()), socket.port()));
+    }
+    let (host, port) = address.rsplit_once(':')?;
+    Some((Host::parse(host), port.parse().ok()?))
+}
+
+/// Whether `ip` is an address a public name should never lead to.
+fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_internal_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal_v4(v4);
+            }
+            let segments = v6.segments();
+            // NAT64's well-known prefix 64:ff9b::/96 embeds an IPv4 address.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "the low 32 bits are the embedded IPv4 address"
+                )]
+                return is_internal_v4(Ipv4Addr::from_bits(v6.to_bits() as u32));
+            }
+            v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local()
+                // Site-local fec0::/10 (deprecated) and ::/96 (IPv4-compatible, deprecated).
+                || segments[0] & 0xffc0 == 0xfec0
+                || segments[..6] == [0; 6]
+        }
+    }
+}
+
+fn is_internal_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || a == 0 // "this network"
+        || (a == 100 && b & 0xc0 == 64) // shared address space (carrier-grade NAT)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || a >= 240 // reserved
+}
+
+/// Why a [`ConfinedTcp`] (or [`AllowList::resolve`]) refused an address: the
+/// [`io_error`](NetError::io_error) inside the refusal's [`NetError`] (of kind
+/// `PermissionDenied`), found with [`NotAllowed::of`].
+///
+/// `Display` reads "refused: it is not on the allow-list", or for a listed name
+/// "refused: it resolved only to internal addresses that are not on the allow-list:
+/// 127.0.0.1:6379". The refusal is guardian's own, so the `NetError` around it names
+/// the address as written, ends its `Display` with the refusal and has no
+/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotAllowed {
+    kind: NotAllowedKind,
+    resolved: Vec<SocketAddr>,
+}
+
+/// Why an address was refused; see [`NotAllowed::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NotAllowedKind {
+    /// The host and port, as written, are not on the list (nothing was resolved).
+    NotListed,
+    /// The name is listed, but every address it resolved to is internal and not
+    /// listed (nothing was connected to).
+    ResolvedInternal,
+}
+
+impl NotAllowed {
+    /// The refusal inside `error`, if `error` is one.
+    #[must_use]
+    pub fn of(error: &NetError) -> Option<&NotAllowed> {
+        error.io_error().get_ref()?.downcast_ref()
+    }
+
+    /// Why the address was refused.
+    #[must_use]
+    pub fn kind(&self) -> NotAllowedKind {
+        self.kind
+    }
+
+    /// For [`NotAllowedKind::ResolvedInternal`], what the name resolved to.
+    #[must_use]
+    pub fn resolved(&self) -> &[SocketAddr] {
+        &self.resolved
+    }
+}
+
+impl fmt::Display for NotAllowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            NotAllowedKind::NotListed => f.write_str("refused: it is not on the allow-list"),
+            NotAllowedKind::ResolvedInternal => {
+                f.write_str(
+                    "refused: it resolved only to internal addresses that are not on the \
+                     allow-list: ",
+                )?;
+                for (i, address) in self.resolved.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}{address}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Error for NotAllowed {}
+
+/// Connects a [`TcpStream`] from a [`TcpConfig`], as
+/// [`TcpConnect`] does, but only to an address its
+/// [`AllowList`] allows; anything else is refused before it is resolved or connected
+/// to.
+///
+/// See [`AllowList::resolve`] for the check, and the
+/// [module docs](crate::confine#connections-what-the-allow-list-checks) for how DNS is handled.
+/// Every option of the config is set on the new stream; closing shuts it down, as
+/// `TcpConnect` does. Cloning is cheap and shares the list.
+///
+/// ```
+/// use guardian_core::Factory;
+/// use guardian_core::confine::{AllowList, ConfinedTcp, NotAllowed};
+/// use guardian_core::net::TcpConfig;
+/// use std::net::TcpListener;
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let server = listener.local_addr()?;
+/// let connect = ConfinedTcp::new(AllowList::new().with_addr(server));
+///
+/// let stream = connect.open(&TcpConfig::from(server))?;
+/// connect.close(stream)?;
+///
+/// let refused = connect.open(&TcpConfig::new("127.0.0.1:22")).unwrap_err();
+/// assert!(NotAllowed::of(&refused).is_some());
+/// assert_eq!(refused.to_string(), "cannot connect to 127.0.0.1:22: refused: it is not on the allow-list");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ConfinedTcp {
+    allow: Arc<AllowList>,
+}
+
+impl ConfinedTcp {
+    /// A factory that connects only where `allow` allows.
+    #[must_use]
+    pub fn new(allow: AllowList) -> Self {
+        Self {
+            allow: Arc::new(allow),
+        }
+    }
+
+    /// The allow-list.
+    #[must_use]
+    pub fn allow_list(&self) -> &AllowList {
+        &self.allow
+    }
+}
+
+impl Factory for ConfinedTcp {
+    type Config = TcpConfig;
+    type Resource = TcpStream;
+    type Error = NetError;
+
+    fn open(&self, config: &TcpConfig) -> Result<TcpStream, NetError> {
+        let target = config.address();
+        let addresses = self.allow.resolve(target)?;
+        crate::net::connect_any(config, addresses)
+    }
+
+    fn close(&self, stream: TcpStream) -> Result<(), NetError> {
+        TcpConnect.close(stream)
+    }
+}
+
+impl sealed::Unset for ConfinedTcp {
+    #[cold]
+    fn unset(config: &TcpConfig) -> NetError {
+        NetError::refused(NetOp::Connect, config.address(), unset_error())
+    }
+}
+impl ConfinedFactory for ConfinedTcp {}
+
+#[cfg(test)]
+mod tests {
+    use super::{Host, is_internal, split};
+    use std::net::IpAddr;
+
+    #[test]
+    fn internal_addresses_are_the_ones_a_public_name_must_not_lead_to() {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "255.255.255.255",
+            "224.0.0.1",
+            "240.0.0.1",
+            "192.0.0.8",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "fec0::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "::127.0.0.1",
+        ] {
+            let ip: IpAddr = internal.parse().unwrap();
+            assert!(is_internal(ip), "{internal} should be internal");
+        }
+        for public in [
+            "1.1.1.1",
+            "93.184.216.34",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ] {
+            let ip: IpAddr = public.parse().unwrap();
+            assert!(!is_internal(ip), "{public} should be public");
+        }
+    }
+
+    #[test]
+    fn addresses_split_as_std_resolves_them() {
+        let ip = |s: &str| Host::Ip(s.parse().unwrap());
+        let name = |s: &str| Host::Name(s.to_owned());
+        assert_eq!(split("10.0.0.7:80"), Some((ip("10.0.0.7"), 80)));
+        assert_eq!(split("[::1]:80"), Some((ip("::1"), 80)));
+        assert_eq!(split("::1:80"), Some((ip("::1"), 80)));
+        assert_eq!(
+            split("DB.Internal.:5432"),
+            Some((name("db.internal"), 5432))
+        );
+        assert_eq!(split("127.1:80"), Some((name("127.1"), 80)));
+        assert_eq!(split("db.internal"), None);
+        assert_eq!(split("db.internal:http"), None);
+        assert_eq!(split("db.internal:65536"), None);
+    }
+}
