@@ -15,10 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
+# The workspace's own target directory unless CARGO_TARGET_DIR names another (one
+# outside the work tree keeps concurrent edits from triggering rebuilds mid-run).
 
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
-bin=$(cargo bench --bench loops --no-run --message-format=json 2>/dev/null \
+bin=$(cargo bench -p guardian-benches --bench loops --no-run --message-format=json 2>/dev/null \
   | sed -n 's/.*"executable":"\([^"]*loops[^"]*\)".*/\1/p' | tail -1)
 [ -x "$bin" ] || { echo "could not build the loops bench" >&2; exit 2; }
 

@@ -34,12 +34,13 @@
 #   deps      clean build of guardian-core (default features) next to thiserror 2's,
 #             each in its own target dir, and the syn features each enables
 #
-# Scratch crates go in $SCRATCH (default /work/bench-scratch/compile-time); guardian
+# Scratch crates go in $SCRATCH (default target/bench-scratch/compile-time in this
+# repository, removed by `cargo clean`); guardian
 # is taken from $GUARDIAN (default: this repository).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 GUARDIAN=${GUARDIAN:-$here}
-SCRATCH=${SCRATCH:-/work/bench-scratch/compile-time}
+SCRATCH=${SCRATCH:-$here/target/bench-scratch/compile-time}
 MODE=${1:-derives}
 ROUNDS=${2:-5}
 STRUCTS=${STRUCTS:-2000}

@@ -6,7 +6,8 @@
 //! `one_file/derived_then_close` adds `close()` to each iteration (`AppendFile::close`
 //! syncs the data: `fdatasync`, then `close`), to show what closing costs.
 //!
-//! `cargo bench --bench rebuild`; `-- --test` runs every case once without timing.
+//! `cargo bench -p guardian-benches --bench rebuild`; `-- --test` runs every case once
+//! without timing.
 
 mod common;
 

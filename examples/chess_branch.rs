@@ -11,10 +11,10 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 
 use guardian_core::fs::{AbsolutePath, AppendFile, FileError};
 use guardian_core::{Factory, Rebuild};
-use guardian_suite::TempDir;
 
 /// One line of play and the log it is written to. The built-in `AppendFile` opens
 /// the log for appending (created if missing); its recipe is an `AbsolutePath`, made
@@ -66,8 +66,20 @@ fn numbered(ply: usize, san: &str) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = TempDir::new("chess-branch")?;
-    let mut game = MatchLogger::new(AbsolutePath::new(dir.path().join("match.log"))?)?;
+    // A directory of the demo's own (the process id keeps concurrent runs apart),
+    // removed at the end whatever happened.
+    let dir = std::env::temp_dir().join(format!("guardian-chess-branch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let outcome = play(&dir);
+    let cleanup = std::fs::remove_dir_all(&dir);
+    outcome?;
+    cleanup?;
+    Ok(())
+}
+
+/// The game and its branch, logged to `dir/match.log`.
+fn play(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let mut game = MatchLogger::new(AbsolutePath::new(dir.join("match.log"))?)?;
     for san in ["e4", "e5", "Bc4", "Nc6", "Qh5"] {
         game.play(san)?;
     }

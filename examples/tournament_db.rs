@@ -19,8 +19,8 @@
 use guardian_core::Rebuild;
 use guardian_core::sqlite::rusqlite::Connection;
 use guardian_core::sqlite::{JournalMode, Sqlite, SqliteConfig, SqliteError};
-use guardian_suite::TempDir;
 use std::error::Error;
+use std::path::Path;
 use std::time::Duration;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
@@ -128,8 +128,24 @@ mod pg {
 }
 
 fn main() -> Result<()> {
-    let dir = TempDir::new("tournament-db")?;
-    let file = SqliteConfig::new(dir.path().join("tournament.db"))
+    // A directory of the demo's own (the process id keeps concurrent runs apart),
+    // removed at the end whatever happened.
+    let dir = std::env::temp_dir().join(format!("guardian-tournament-db-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let outcome = demo(&dir);
+    let cleanup = std::fs::remove_dir_all(&dir);
+    outcome?;
+    cleanup?;
+    println!(
+        "\nDone: every connection closed, {} removed.",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// The three parts, with every SQLite file in `dir`.
+fn demo(dir: &Path) -> Result<()> {
+    let file = SqliteConfig::new(dir.join("tournament.db"))
         .with_busy_timeout(Duration::from_secs(2))
         .with_foreign_keys(true)
         .with_journal_mode(JournalMode::Wal);
@@ -146,19 +162,12 @@ fn main() -> Result<()> {
     sqlite_sessions(&mut tournament)?;
 
     println!("\n2. Backup: a second copy of the data");
-    backup(&mut tournament, &dir)?;
+    backup(&mut tournament, dir)?;
 
     println!("\n3. A hollow copy is refused");
     hollow()?;
 
     tournament.close()?;
-    let path = dir.path().to_owned();
-    drop(dir);
-    assert!(!path.exists(), "the temp directory is removed");
-    println!(
-        "\nDone: every connection closed, {} removed.",
-        path.display()
-    );
     Ok(())
 }
 
@@ -212,14 +221,14 @@ fn sessions(main: &mut dyn Sql, copy: &mut dyn Sql, table: &str) -> Result<()> {
 }
 
 /// A backup is a second copy: writes to it do not show in the original.
-fn backup(tournament: &mut Tournament, dir: &TempDir) -> Result<()> {
+fn backup(tournament: &mut Tournament, dir: &Path) -> Result<()> {
     let original = &mut tournament.conn;
     original.run(
         "CREATE TABLE IF NOT EXISTS games(white TEXT NOT NULL, black TEXT NOT NULL, result TEXT);
          DELETE FROM games;
          INSERT INTO games VALUES ('Ada', 'Grace', '1-0'), ('Alan', 'Ada', '1/2-1/2');",
     )?;
-    let to = SqliteConfig::new(dir.path().join("tournament-backup.db")).with_foreign_keys(true);
+    let to = SqliteConfig::new(dir.join("tournament-backup.db")).with_foreign_keys(true);
     let mut copy = Sqlite.backup(original, &to)?;
     println!(
         "   backed up `{}` to `{}`: {} games in each",

@@ -58,8 +58,10 @@ impl Config8 {
 }
 
 /// What `Config8::rebuild` does, written by hand.
-// The signature of `Rebuild::rebuild`, which the derive must have even without resources.
-#[allow(clippy::unnecessary_wraps)]
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the signature of `Rebuild::rebuild`, which the derive has even without resources"
+)]
 #[inline]
 pub fn hand_config8(value: &Config8) -> Result<Config8, RebuildError> {
     Ok(Config8 {

@@ -1,4 +1,4 @@
-//! The `#[derive(Rebuild)]` macro of [guardian-core](https://docs.rs/guardian-core).
+//! The `#[derive(Rebuild)]` macro of `guardian-core`.
 //!
 //! Use it through `guardian_core::Rebuild`, which re-exports it; the attributes and the
 //! errors it reports are documented there. The crate is organised as
