@@ -6,51 +6,92 @@
 //! tiny and `#[inline]`; everything else (building errors, recording failures) lives
 //! in one non-generic, `#[cold]` function each, so a derive costs one call per field,
 //! not a copy of the bookkeeping per field.
+//!
+//! # Checks that read well
+//!
+//! Every requirement the generated code places on the user's types is the `Self` bound
+//! of a *trait method* called with a qualified path (`<_ as OpensResource<File>>::
+//! checked(factory)`), never a bound in a function's where-clause: a failed where-clause
+//! adds "required by a bound in `guardian_core::__private::...`" with this file's
+//! source, while a failed trait-method call is reported at the call (spanned on the
+//! user's field or attribute) with the trait's `#[diagnostic::on_unimplemented]`
+//! message and nothing else. The traits are re-exported, hidden, at the crate root so
+//! that the compiler's "the trait `X` is not implemented for `Y`" line names them
+//! without this module's path.
+
+use std::borrow::Borrow;
+use std::marker::PhantomData;
 
 use crate::error::{BoxError, CloseError};
 use crate::{Factory, RebuildError};
 
-/// The resource a factory opens must be the field's type; this trait only exists to
-/// say so, once, on the field, in words that point at the fix.
+/// Imported, under each local name a generated body uses, at the top of that body's
+/// scope. A pattern's identifier that resolves to a `const` or a unit struct is a
+/// constant pattern, not a new variable; importing this *function* under the same name
+/// makes the identifier resolve to it instead, and a pattern that names a function
+/// binds a fresh variable. So a `const __guardian_field0` in the user's module cannot
+/// turn the expansion's variables into patterns (the compiler's own derives are immune
+/// through `def_site` hygiene, which stable proc macros do not have).
+#[inline]
+pub fn binding() {}
+
+/// The value of `factory = ...`, checked to be a [`Factory`] where the user wrote it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guardian `Factory`",
+    label = "`factory = ...` must give a value whose type implements `guardian_core::Factory`",
+    note = "use a built-in factory (`guardian_core::fs`, `net`, `sync`), or implement `guardian_core::Factory` for `{Self}` (only `open` is required)"
+)]
+pub trait IsFactory: Factory {
+    /// The factory itself.
+    #[inline]
+    fn factory(&self) -> &Self {
+        self
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<F: Factory + ?Sized> IsFactory for F {}
+
+/// A factory whose resource is the field's type `R`.
+///
+/// [`checked`](OpensResource::checked) is the one place that states it, so a factory
+/// that does not fit is one error on the field: the [`Checked`] it returns has the
+/// right type whether the bound holds or not, so nothing downstream fails again.
 #[diagnostic::on_unimplemented(
     message = "the factory `{Self}` does not open a `{R}`",
     label = "this `#[resource]` field's type must be the factory's `Resource`",
     note = "change the field's type to the factory's `Factory::Resource`, or use a factory that opens a `{R}`"
 )]
-pub trait Opens<R>: Factory<Resource = R> {}
+pub trait OpensResource<R>: Factory<Resource = R> {
+    /// The factory's methods, typed for the field.
+    #[inline]
+    fn checked(&self) -> Checked<'_, Self, Self::Config, R, Self::Error> {
+        Checked {
+            factory: self,
+            open: Self::open,
+            reopen: Self::reopen,
+            close: Self::close,
+        }
+    }
+}
 
 #[diagnostic::do_not_recommend]
-impl<F: Factory<Resource = R> + ?Sized, R> Opens<R> for F {}
+impl<F: Factory<Resource = R> + ?Sized, R> OpensResource<R> for F {}
 
-/// A factory checked to open the field's type `R`.
+/// A factory checked to open the field's type `R` (see [`OpensResource`]).
 ///
-/// Generated code reaches a factory only through [`field`], the one place that states
-/// `F: Opens<R>`, so a factory that does not fit is one error (rustc merges the
-/// identical reports of `rebuild` and `close`), not a cascade: the methods below carry
-/// no bound that could fail again. They call through function pointers that are
-/// constants after inlining, so optimised code calls the factory directly.
-pub struct Field<'f, F: ?Sized, C: ?Sized, R, E> {
+/// Its methods carry no bound that could fail again. They call through function
+/// pointers that are constants after inlining, so optimised code calls the factory
+/// directly (callgrind: the derived code runs the same instructions as hand-written
+/// code).
+pub struct Checked<'f, F: ?Sized, C: ?Sized, R, E> {
     factory: &'f F,
     open: fn(&F, &C) -> Result<R, E>,
     reopen: fn(&F, &C, &R) -> Result<R, E>,
     close: fn(&F, R) -> Result<(), E>,
 }
 
-/// Checks that `factory` opens the field's type `R`.
-#[inline]
-pub fn field<F, R>(factory: &F) -> Field<'_, F, F::Config, R, F::Error>
-where
-    F: Opens<R> + ?Sized,
-{
-    Field {
-        factory,
-        open: F::open,
-        reopen: F::reopen,
-        close: F::close,
-    }
-}
-
-impl<F: ?Sized, C: ?Sized, R, E> Field<'_, F, C, R, E>
+impl<F: ?Sized, C: ?Sized, R, E> Checked<'_, F, C, R, E>
 where
     E: std::error::Error + Send + Sync + 'static,
 {
@@ -74,6 +115,47 @@ where
         }
     }
 }
+
+/// The value of a `from = field`, lent to the factory as its `Config`.
+///
+/// A field feeds a factory whose `Config` is `C` when it [`Borrow`]s as a `C`: the
+/// same type, `PathBuf` for `Path`, `String` for `str`, `Box<T>` or `Arc<T>` for `T`,
+/// `&T` for `T`, `AbsolutePath` for `Path`.
+#[diagnostic::on_unimplemented(
+    message = "the factory's recipe is a `{C}`, but this `from` field is a `{Self}`",
+    label = "the factory opens from a `{C}`",
+    note = "make the `#[config]` field a `{C}` (recipe types have a constructor, such as `AbsolutePath::new` or `TcpConfig::new`), or a type that borrows as one (`PathBuf` for `Path`, `String` for `str`)"
+)]
+pub trait RecipeFor<C: ?Sized> {
+    /// The field, as the factory's `Config`.
+    fn recipe(&self) -> &C;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Borrow<C> + ?Sized, C: ?Sized> RecipeFor<C> for T {
+    #[inline]
+    fn recipe(&self) -> &C {
+        self.borrow()
+    }
+}
+
+/// A factory whose `Config` is `()`: what a `#[resource]` without `from` is opened
+/// from.
+#[diagnostic::on_unimplemented(
+    message = "the factory `{Self}` needs a recipe: add `from = <config field>` to `#[resource(...)]`",
+    label = "this factory's `Config` is not `()`",
+    note = "without `from`, a factory is opened from `&()`; name the `#[config]` field that holds its `Factory::Config` (a path, an address)"
+)]
+pub trait OpensWithoutRecipe: Factory<Config = ()> {
+    /// `&()`, as the factory's `Config`.
+    #[inline]
+    fn no_recipe(&self) -> &'static Self::Config {
+        &()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<F: Factory<Config = ()> + ?Sized> OpensWithoutRecipe for F {}
 
 /// The collector of close failures for one value (or one rollback).
 #[inline]
@@ -108,65 +190,152 @@ fn rebuild_error(cleanup: CloseError, field: &'static str, error: BoxError) -> R
     }
 }
 
-/// The factory value of a `#[resource(factory = ...)]`, checked to be a [`Factory`]
-/// where the user wrote it.
-#[inline]
-pub fn factory<F: IsFactory + ?Sized>(factory: &F) -> &F {
-    factory
+/// A config field of a `#[repr(packed)]` struct, copied out by value: its fields
+/// cannot be borrowed, so they must be `Copy` (as `#[derive(Clone)]` requires).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Copy`, and the fields of a `#[repr(packed)]` struct are copied by value",
+    label = "a field of a packed struct cannot be borrowed to be cloned",
+    note = "`#[derive(Clone)]` has the same rule: make this field's type `Copy`, or remove `#[repr(packed)]`"
+)]
+pub trait PackedCopy: Copy {
+    /// The value (a copy).
+    #[inline]
+    #[must_use]
+    fn packed(self) -> Self {
+        self
+    }
 }
 
-/// [`Factory`], under a name whose only impl is hidden from diagnostics, so that a
-/// value that is not a factory gets one message (not a list of every factory that
-/// happens to exist, which would change with the enabled features).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a guardian `Factory`",
-    label = "`factory = ...` must give a value whose type implements `guardian_core::Factory`",
-    note = "use a built-in factory (`guardian_core::fs`, `net`, `sync`), or implement `guardian_core::Factory` for `{Self}` (only `open` is required)"
-)]
-pub trait IsFactory: Factory {}
+impl<T: Copy> PackedCopy for T {}
 
-#[diagnostic::do_not_recommend]
-impl<F: Factory + ?Sized> IsFactory for F {}
+// --- Refusals on types with resources -------------------------------------------
+//
+// `Clone` and `Drop` are detected by autoref specialisation: `(&Probe::<T>::new())
+// .probe()` finds the method of the impl for `Probe<T>` when its bound holds (`T:
+// Clone`, `T: Drop`), and otherwise, one autoref further, the fallback impl for
+// `&Probe<T>`. The result's type says which; a trait-method call then refuses the bad
+// one with a message of ours.
 
-/// Implemented here for every `Copy` type, and by `#[derive(Rebuild)]` for the
-/// derived type: the two impls conflict (E0119) exactly when the derived type is
-/// `Copy`, which a `Rebuild` type must never be (a copy would share every handle and
-/// bypass `rebuild()` and `close()`: remove `Copy` and copy with `rebuild()`).
-pub trait RebuildTypeMustNotBeCopy {}
+/// Probes a type for an impl of `Clone` or `Drop` (see the comment above).
+pub struct Probe<T: ?Sized>(PhantomData<T>);
 
-impl<T: Copy> RebuildTypeMustNotBeCopy for T {}
-
-/// Implemented here for every `Clone` type, and by `#[derive(Rebuild)]` for a derived
-/// type with `#[resource]` fields: the two impls conflict (E0119) exactly when such a
-/// type is `Clone` (cloning would share or duplicate its handles: remove `Clone` and
-/// copy with `rebuild()`).
-pub trait TypeWithResourcesMustNotBeClone {}
-
-impl<T: Clone> TypeWithResourcesMustNotBeClone for T {}
-
-/// The config of a `#[resource]` without `from`: `()`, for a factory that needs no
-/// recipe. A factory that does need one is one error, on the factory.
-#[inline]
-#[must_use]
-pub fn no_config<F>(factory: &F) -> &'static F::Config
-where
-    F: OpensFromNothing + ?Sized,
-{
-    let _ = factory;
-    &()
+impl<T: ?Sized> Probe<T> {
+    /// A probe of `T`.
+    #[inline]
+    #[must_use]
+    pub const fn new() -> Self {
+        Probe(PhantomData)
+    }
 }
 
-/// A factory whose `Config` is `()`; this trait only exists to say, on the factory,
-/// that `from = ...` is missing.
-#[diagnostic::on_unimplemented(
-    message = "the factory `{Self}` needs a recipe: add `from = <config field>` to `#[resource(...)]`",
-    label = "this factory's `Config` is not `()`",
-    note = "without `from`, a factory is opened from `&()`; name the `#[config]` field that holds its `Factory::Config` (a path, an address)"
-)]
-pub trait OpensFromNothing: Factory<Config = ()> {}
+impl<T: ?Sized> Default for Probe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
-#[diagnostic::do_not_recommend]
-impl<F: Factory<Config = ()> + ?Sized> OpensFromNothing for F {}
+/// `T` is `Clone` (or `Copy`).
+pub struct CloneImplemented;
+/// `T` is neither `Clone` nor `Copy`.
+pub struct NotClone;
+/// `T` implements `Drop`.
+pub struct DropImplemented;
+/// `T` has no `Drop` impl of its own.
+pub struct NoDrop;
+
+/// Answers [`CloneImplemented`] for a `Clone` type.
+pub trait ProbeClone {
+    /// The answer.
+    #[inline]
+    fn probe_clone(&self) -> CloneImplemented {
+        CloneImplemented
+    }
+}
+impl<T: Clone> ProbeClone for Probe<T> {}
+
+/// Answers [`NotClone`] for any other type.
+pub trait ProbeNotClone {
+    /// The answer.
+    #[inline]
+    fn probe_clone(&self) -> NotClone {
+        NotClone
+    }
+}
+impl<T: ?Sized> ProbeNotClone for &Probe<T> {}
+
+/// Answers [`DropImplemented`] for a type with a `Drop` impl.
+pub trait ProbeDrop {
+    /// The answer.
+    #[inline]
+    fn probe_drop(&self) -> DropImplemented {
+        DropImplemented
+    }
+}
+#[expect(
+    drop_bounds,
+    reason = "exactly the question: whether the type has a `Drop` impl of its own"
+)]
+impl<T: ?Sized + Drop> ProbeDrop for Probe<T> {}
+
+/// Answers [`NoDrop`] for any other type.
+pub trait ProbeNoDrop {
+    /// The answer.
+    #[inline]
+    fn probe_drop(&self) -> NoDrop {
+        NoDrop
+    }
+}
+impl<T: ?Sized> ProbeNoDrop for &Probe<T> {}
+
+/// The answer of the `Clone` probe of a type with resources: only [`NotClone`] passes.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` has `#[resource]` fields, so it must not be `Clone` or `Copy`",
+    label = "a clone would share or duplicate the live handles of `{T}`",
+    note = "remove `Clone` (and `Copy`) from its derives and impls, and copy it with `rebuild()`, which opens a resource of its own for the copy"
+)]
+pub trait ResourcesNotCloned<T: ?Sized> {
+    /// Accepts the answer.
+    #[inline]
+    fn confirm(self)
+    where
+        Self: Sized,
+    {
+    }
+}
+impl<T: ?Sized> ResourcesNotCloned<T> for NotClone {}
+
+/// The answer of the `Drop` probe of a type with resources: only [`NoDrop`] passes.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` implements `Drop`, so `close()` cannot take its resources out",
+    label = "`close()` moves each resource out of `{T}` to hand it to its factory",
+    note = "remove the `Drop` impl: `close()` is where resources are flushed and closed; to close a value when it goes out of scope, keep it in a `guardian_core::Guard`"
+)]
+pub trait CloseWithoutDrop<T: ?Sized> {
+    /// Accepts the answer.
+    #[inline]
+    fn confirm(self)
+    where
+        Self: Sized,
+    {
+    }
+}
+impl<T: ?Sized> CloseWithoutDrop<T> for NoDrop {}
+
+/// The bound of the hidden inherent `clone` method that `#[derive(Rebuild)]` gives a
+/// type with resources. It never holds (`for<'a>` keeps it from being a trivially
+/// false bound, which is an error), so the method can never be called, and a call
+/// reports this message, on `value.clone()` and on `(&value).clone()` alike: an
+/// inherent method is found before `Clone::clone` of the reference, whose "expected
+/// `Logger`, found `&Logger`" would suggest deriving `Clone`.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` holds live resources and cannot be cloned: copy it with `rebuild()`",
+    label = "`{T}` has `#[resource]` fields: call `.rebuild()`, which opens a resource of its own for the copy",
+    note = "a clone would share or duplicate the live handles (a double booking); `rebuild()` copies the `#[config]` fields and reopens every resource from them"
+)]
+pub trait HoldsResources<T: ?Sized> {}
+
+/// See [`HoldsResources`].
+pub struct CloneOf<'a, T: ?Sized>(PhantomData<&'a T>);
 
 /// serde, for the code `#[rebuild(serde)]` generates.
 #[cfg(feature = "serde")]

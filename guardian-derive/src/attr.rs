@@ -1,7 +1,10 @@
-//! Reads `#[config]` and `#[resource(...)]` into plain data, reporting every mistake
-//! (unknown key, duplicate key, missing factory, malformed value) and going on.
+//! Reads the attributes into plain data: a field's `#[config]` or `#[resource(...)]`,
+//! and the type's `#[rebuild(...)]`, visible derives, `#[repr(packed)]` and lint
+//! attributes. Every mistake (unknown key, duplicate key, missing factory, malformed
+//! value) is reported and the reading goes on, as serde's `internals/attr.rs` does.
 
-use proc_macro2::{Span, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
@@ -11,8 +14,10 @@ use syn::{Attribute, Expr, Ident, Member, Path, Token};
 use crate::ctxt::Ctxt;
 
 /// What a field's attribute says it is.
-// One per field, built once per expansion: the size difference costs nothing.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per field, built once per expansion: the size difference costs nothing"
+)]
 pub enum Role {
     Config(ConfigAttr),
     Resource(ResourceAttr),
@@ -35,15 +40,23 @@ pub struct FieldAttrs {
     pub role: Option<Role>,
 }
 
-/// Traits the user derives beside `Rebuild` in `#[derive(...)]` attributes that the
-/// macro can see (those after `#[derive(Rebuild)]`; the compiler hides the others, so
-/// the generated code also checks this semantically).
+/// What the attributes of the type (or of a variant) say.
 #[derive(Default)]
 pub struct TypeAttrs {
+    /// Traits the user derives beside `Rebuild` in `#[derive(...)]` attributes that the
+    /// macro can see (those after `#[derive(Rebuild)]`; the compiler hides the others,
+    /// so the generated code also checks this semantically).
     pub derives_copy: Option<Path>,
     pub derives_clone: Option<Path>,
     /// `#[rebuild(blueprint ...)]` or `#[rebuild(serde)]`.
     pub blueprint: Option<BlueprintAttr>,
+    /// `#[repr(packed)]` or `#[repr(packed(N))]`, where `packed` is written.
+    pub packed: Option<Span>,
+    /// `allow(...)` for each `#[allow(...)]` or `#[expect(...)]`: the generated items
+    /// carry them, so a lint the user silenced on the type stays silent in them.
+    pub lint_allows: Vec<TokenStream>,
+    /// `#[deprecated]`: the generated items allow `deprecated`, as serde's do.
+    pub deprecated: bool,
 }
 
 /// What `#[rebuild(...)]` asks for.
@@ -248,30 +261,53 @@ fn path_name(path: &Path) -> String {
     name
 }
 
-/// Reads the container's visible `#[derive(...)]` attributes, and reports `#[config]`
-/// or `#[resource]` placed on the container or a variant instead of a field.
-pub fn container(cx: &Ctxt, attrs: &[Attribute], place: &str) -> TypeAttrs {
+/// Where a container attribute was written, for messages and for what it may hold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Struct,
+    Enum,
+    Union,
+    Variant,
+}
+
+impl Place {
+    fn describe(self) -> &'static str {
+        match self {
+            Place::Struct => "the struct",
+            Place::Enum => "the enum",
+            Place::Union => "the union",
+            Place::Variant => "a variant",
+        }
+    }
+}
+
+/// Reads the attributes of the type or of a variant (`place`): `#[rebuild(...)]`, the
+/// visible `#[derive(...)]`s, `#[repr(packed)]`, the lint attributes the generated
+/// items must carry, and reports `#[config]` or `#[resource]` placed there instead of
+/// on a field.
+pub fn container(cx: &Ctxt, attrs: &[Attribute], place: Place) -> TypeAttrs {
     let mut out = TypeAttrs::default();
-    let is_type = !place.contains("variant");
     for attr in attrs {
-        if attr.path().is_ident("config") || attr.path().is_ident("resource") {
+        let path = attr.path();
+        if path.is_ident("config") || path.is_ident("resource") {
             cx.error_spanned_by(
                 attr,
                 format!(
-                    "`#[{}]` goes on a field, not on {place}: mark each field with `#[config]` or `{RESOURCE_FORM}`",
-                    path_name(attr.path())
+                    "`#[{}]` goes on a field, not on {}: mark each field with `#[config]` or `{RESOURCE_FORM}`",
+                    path_name(path),
+                    place.describe(),
                 ),
             );
-        } else if attr.path().is_ident("rebuild") {
-            if is_type {
-                rebuild(cx, attr, &mut out);
-            } else {
+        } else if path.is_ident("rebuild") {
+            if place == Place::Variant {
                 cx.error_spanned_by(
                     attr,
                     "`#[rebuild(...)]` goes on the type, not on a variant: write it above the `enum`",
                 );
+            } else {
+                rebuild(cx, attr, &mut out);
             }
-        } else if attr.path().is_ident("derive") {
+        } else if path.is_ident("derive") {
             let Ok(paths) = attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
             else {
                 continue;
@@ -284,6 +320,25 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute], place: &str) -> TypeAttrs {
                     _ => {}
                 }
             }
+        } else if path.is_ident("repr") {
+            // A malformed `repr` is the compiler's to report.
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("packed") {
+                    out.packed = Some(meta.path.span());
+                }
+                skip_value(meta.input)
+            });
+        } else if path.is_ident("allow") {
+            out.lint_allows.push(attr.meta.to_token_stream());
+        } else if path.is_ident("expect") {
+            // An expectation on the type need not be fulfilled by every generated item:
+            // carry it as an `allow`, which silences without expecting.
+            if let syn::Meta::List(list) = &attr.meta {
+                let tokens = &list.tokens;
+                out.lint_allows.push(quote::quote!(allow(#tokens)));
+            }
+        } else if path.is_ident("deprecated") {
+            out.deprecated = true;
         }
     }
     out

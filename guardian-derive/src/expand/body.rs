@@ -1,0 +1,274 @@
+//! The code for one body (a struct, or one enum variant): how it reaches its fields,
+//! how it opens its resources (all or nothing), and how it closes them. Shared by
+//! `rebuild` and `close` (in `mod.rs`) and `from_blueprint` (in `blueprint.rs`).
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::{Ident, Member};
+
+use super::hygiene::Locals;
+use crate::ast::{Field, Variant, same_member};
+use crate::attr::ResourceAttr;
+use crate::span;
+
+/// How the generated code reaches a body's fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// `self.field`: a struct, in a method that takes `&self` or `self`.
+    OfSelf,
+    /// A variable per field, each a reference: an arm of `match self` on `&self`.
+    BoundRef,
+    /// A variable per field, each owning its value: an arm of `match self` in
+    /// `close(self)`, or a blueprint taken apart in `from_blueprint`.
+    BoundOwned,
+}
+
+/// Which of the factory's methods opens a resource.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// `Factory::open(config)`: `from_blueprint`, where there is no live resource.
+    Open,
+    /// `Factory::reopen(config, live)`: `rebuild`.
+    Reopen,
+}
+
+/// One body, as the generated code sees it.
+pub struct Body<'v, 'a> {
+    pub variant: &'v Variant<'a>,
+    pub reach: Reach,
+    /// The type's name, for errors (`RebuildError::type_name`).
+    pub type_name: &'v str,
+}
+
+impl<'a> Body<'_, 'a> {
+    /// The variable holding field `index`, when the body is reached through variables.
+    pub fn binding(locals: &mut Locals, index: usize) -> Ident {
+        locals.numbered("field", index)
+    }
+
+    /// An expression of type `&FieldTy` for field `index`, spanned at `at`.
+    pub fn reference(&self, locals: &mut Locals, index: usize, at: Span) -> TokenStream {
+        let field = &self.variant.fields[index];
+        match self.reach {
+            Reach::OfSelf => {
+                let member = member_at(&field.member, at);
+                quote_spanned!(at=> &self.#member)
+            }
+            Reach::BoundRef => Self::binding(locals, index).into_token_stream(),
+            Reach::BoundOwned => {
+                let binding = Self::binding(locals, index);
+                quote_spanned!(at=> &#binding)
+            }
+        }
+    }
+
+    /// Field `index`'s value, moved out (`self.field` in `close(self)`, or the
+    /// variable that owns it).
+    pub fn value(&self, locals: &mut Locals, index: usize) -> TokenStream {
+        let field = &self.variant.fields[index];
+        match self.reach {
+            Reach::OfSelf => {
+                let member = generated_member(&field.member);
+                quote!(self.#member)
+            }
+            Reach::BoundRef | Reach::BoundOwned => Self::binding(locals, index).into_token_stream(),
+        }
+    }
+
+    /// `{ m0: __guardian_field0, m2: __guardian_field2, .. }` binding the fields that
+    /// `wanted` selects (`..` when some are left out).
+    pub fn pattern(&self, locals: &mut Locals, wanted: impl Fn(&Field<'a>) -> bool) -> TokenStream {
+        let mut fields = Vec::new();
+        let mut rest = false;
+        for (index, field) in self.variant.fields.iter().enumerate() {
+            if wanted(field) {
+                let member = generated_member(&field.member);
+                let binding = Self::binding(locals, index);
+                fields.push(quote!(#member: #binding));
+            } else {
+                rest = true;
+            }
+        }
+        let rest = rest.then(|| quote!(..));
+        quote!({ #(#fields,)* #rest })
+    }
+
+    /// `let __guardian_openN = ...;` for every resource of the body, in declaration
+    /// order. If one fails, the ones opened before it are closed, in reverse order, and
+    /// its error is returned.
+    pub fn open_resources(&self, locals: &mut Locals, opening: Opening) -> TokenStream {
+        let mut out = TokenStream::new();
+        let mut opened: Vec<(usize, &Field)> = Vec::new();
+        let closing = locals.named("closing");
+        let resource = locals.named("resource");
+        let error = locals.named("error");
+        let variant = variant_name(self.variant);
+        let type_name = self.type_name;
+        for (index, field) in self.variant.fields.iter().enumerate() {
+            let Some(attr) = field.resource() else {
+                continue;
+            };
+            let open = locals.numbered("open", index);
+            let call = self.open_call(locals, index, field, attr, opening);
+            let name = field.name();
+            let rollback: Vec<TokenStream> = opened
+                .iter()
+                .rev()
+                .map(|&(index, field)| {
+                    let value = locals.numbered("open", index);
+                    close_call(&closing, field, &value.into_token_stream())
+                })
+                .collect();
+            let mutable = (!rollback.is_empty()).then(|| quote!(mut));
+            out.extend(quote! {
+                let #open = match #call {
+                    ::core::result::Result::Ok(#resource) => #resource,
+                    ::core::result::Result::Err(#error) => {
+                        let #mutable #closing = ::guardian_core::__private::closing(#type_name, #variant);
+                        #(#rollback)*
+                        return ::core::result::Result::Err(
+                            ::guardian_core::__private::open_failed(#closing, #name, #error),
+                        );
+                    }
+                };
+            });
+            opened.push((index, field));
+        }
+        out
+    }
+
+    /// The factory's `open(config)` or `reopen(config, live)` for one resource, each
+    /// requirement spanned where the user can fix it: "not a factory" on the factory
+    /// expression, "does not open a `T`" on the field's type, "the recipe is a `C`" on
+    /// `from = ...`, "needs a recipe" on the factory expression.
+    fn open_call(
+        &self,
+        locals: &mut Locals,
+        index: usize,
+        field: &Field,
+        attr: &ResourceAttr,
+        opening: Opening,
+    ) -> TokenStream {
+        let factory_span = factory_span(attr);
+        let live = match opening {
+            Opening::Open => TokenStream::new(),
+            Opening::Reopen => {
+                let live = self.reference(locals, index, factory_span);
+                quote!(, #live)
+            }
+        };
+        let method = match opening {
+            Opening::Open => quote!(open),
+            Opening::Reopen => quote!(reopen),
+        };
+        let target = attr.from.as_ref().map(|from| {
+            let target = self
+                .variant
+                .fields
+                .iter()
+                .position(|field| same_member(&field.member, from))
+                .unwrap_or(index);
+            (from, target)
+        });
+        match target {
+            Some((from, target)) => {
+                let at = span::user(member_span(from));
+                let config = self.reference(locals, target, at);
+                let recipe = quote_spanned!(at=> <_ as ::guardian_core::__private::RecipeFor<_>>::recipe(#config));
+                let checked = checked(field, &factory_expr(attr));
+                quote!(#checked.#method(#recipe #live))
+            }
+            None => {
+                let factory = locals.named("factory");
+                let at = factory_span;
+                let recipe = quote_spanned!(at=> <_ as ::guardian_core::__private::OpensWithoutRecipe>::no_recipe(#factory));
+                let checked = checked(field, &factory.to_token_stream());
+                let expr = factory_expr(attr);
+                // The factory is needed twice: evaluate it once, and keep its
+                // temporaries alive for the whole call.
+                quote! {
+                    match #expr {
+                        #factory => #checked.#method(#recipe #live),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `checked(factory).close(&mut closing, "name", value);` for one resource.
+pub fn close_call(closing: &Ident, field: &Field, value: &TokenStream) -> TokenStream {
+    let Some(attr) = field.resource() else {
+        return TokenStream::new();
+    };
+    let name = field.name();
+    let checked = checked(field, &factory_expr(attr));
+    quote!(#checked.close(&mut #closing, #name, #value);)
+}
+
+/// `<_ as OpensResource<FieldTy>>::checked(factory)`, spanned on the field's type.
+fn checked(field: &Field, factory: &TokenStream) -> TokenStream {
+    let at = span::user(span::of_type(field.ty));
+    let ty = span::generated(field.ty.to_token_stream(), None);
+    quote_spanned!(at=> <_ as ::guardian_core::__private::OpensResource<#ty>>::checked(#factory))
+}
+
+/// `<_ as IsFactory>::factory(&(EXPR))`, spanned on the expression.
+fn factory_expr(attr: &ResourceAttr) -> TokenStream {
+    let at = factory_span(attr);
+    match &attr.factory {
+        Some(expr) => {
+            quote_spanned!(at=> <_ as ::guardian_core::__private::IsFactory>::factory(&(#expr)))
+        }
+        // `attr` refuses a resource without a factory, so this is never expanded.
+        None => quote!(::core::unreachable!()),
+    }
+}
+
+fn factory_span(attr: &ResourceAttr) -> Span {
+    attr.factory.as_ref().map_or_else(Span::call_site, |expr| {
+        span::user(syn::spanned::Spanned::span(expr))
+    })
+}
+
+/// `Some("Variant")` or `None`, for errors.
+pub fn variant_name(variant: &Variant) -> TokenStream {
+    match variant.ident {
+        Some(ident) => {
+            let name = syn::ext::IdentExt::unraw(ident).to_string();
+            quote!(::core::option::Option::Some(#name))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// `member`, resolved as generated code (see `span::generated`).
+pub fn generated_member(member: &Member) -> Member {
+    let at = match member {
+        Member::Named(ident) => ident.span(),
+        Member::Unnamed(index) => index.span,
+    };
+    member_at(member, span::user(at))
+}
+
+/// `member`, spanned at `at` (for `self.member` in an expression reported there).
+fn member_at(member: &Member, at: Span) -> Member {
+    match member {
+        Member::Named(ident) => {
+            let mut ident = ident.clone();
+            ident.set_span(span::user(ident.span()));
+            Member::Named(ident)
+        }
+        Member::Unnamed(index) => Member::Unnamed(syn::Index {
+            index: index.index,
+            span: at,
+        }),
+    }
+}
+
+fn member_span(member: &Member) -> Span {
+    match member {
+        Member::Named(ident) => ident.span(),
+        Member::Unnamed(index) => index.span,
+    }
+}
