@@ -246,12 +246,12 @@ pub use guardian_derive::Rebuild;
 pub mod __private;
 
 // The traits and types whose names appear in the compiler's messages about derived
-// code ("the trait `OpensResource<String>` is not implemented for `AppendFile`"). The
+// code ("the trait `ResourceIs<String, AppendFile>` is not implemented for `File`"). The
 // compiler shortens a path to its name only when the item is reachable outside a
 // hidden module, so they are re-exported here, hidden. Generated code names them
 // through `__private`.
 #[doc(hidden)]
 pub use __private::{
     CloneImplemented, CloneOf, CloseWithoutDrop, DropImplemented, HoldsResources, IsFactory,
-    OpensResource, OpensWithoutRecipe, PackedCopy, RecipeFor, ResourcesNotCloned,
+    OpensWithoutRecipe, PackedCopy, RecipeFor, ResourceIs, ResourcesNotCloned,
 };

@@ -10,8 +10,8 @@
 //! # Checks that read well
 //!
 //! Every requirement the generated code places on the user's types is the `Self` bound
-//! of a *trait method* called with a qualified path (`<_ as OpensResource<File>>::
-//! checked(factory)`), never a bound in a function's where-clause: a failed where-clause
+//! of a *trait method* called with a qualified path (`<_ as ResourceIs<File, _>>::
+//! field_typed(factory)`), never a bound in a function's where-clause: a failed where-clause
 //! adds "required by a bound in `guardian_core::__private::...`" with this file's
 //! source, while a failed trait-method call is reported at the call (spanned on the
 //! user's field or attribute) with the trait's `#[diagnostic::on_unimplemented]`
@@ -36,60 +36,64 @@ use crate::{Factory, RebuildError};
 pub fn binding() {}
 
 /// The value of `factory = ...`, checked to be a [`Factory`] where the user wrote it.
+///
+/// Not a subtrait of `Factory` (a failed supertrait would be reported a second time,
+/// with `Factory`'s own message), and its associated types are `Factory`'s: for a
+/// value that is not a factory they cannot be resolved, so the compiler reports
+/// nothing more about the code that uses them. One mistake, one error.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guardian `Factory`",
     label = "`factory = ...` must give a value whose type implements `guardian_core::Factory`",
     note = "use a built-in factory (`guardian_core::fs`, `net`, `sync`), or implement `guardian_core::Factory` for `{Self}` (only `open` is required)"
 )]
-pub trait IsFactory: Factory {
-    /// The factory itself.
-    #[inline]
-    fn factory(&self) -> &Self {
-        self
-    }
+pub trait IsFactory {
+    /// `Factory::Config`.
+    type Config: ?Sized;
+    /// `Factory::Resource`.
+    type Resource;
+    /// `Factory::Error`.
+    type Error;
+
+    /// The factory's methods.
+    fn checked(&self) -> Checked<'_, Self, Self::Config, Self::Resource, Self::Error>;
 }
 
 #[diagnostic::do_not_recommend]
-impl<F: Factory + ?Sized> IsFactory for F {}
+impl<F: Factory + ?Sized> IsFactory for F {
+    type Config = F::Config;
+    type Resource = F::Resource;
+    type Error = F::Error;
 
-/// A factory whose resource is the field's type `R`.
-///
-/// [`checked`](OpensResource::checked) is the one place that states it, so a factory
-/// that does not fit is one error on the field: the [`Checked`] it returns has the
-/// right type whether the bound holds or not, so nothing downstream fails again.
-#[diagnostic::on_unimplemented(
-    message = "the factory `{Self}` does not open a `{R}`",
-    label = "this `#[resource]` field's type must be the factory's `Resource`",
-    note = "change the field's type to the factory's `Factory::Resource`, or use a factory that opens a `{R}`"
-)]
-pub trait OpensResource<R>: Factory<Resource = R> {
-    /// The factory's methods, typed for the field.
     #[inline]
-    fn checked(&self) -> Checked<'_, Self, Self::Config, R, Self::Error> {
+    fn checked(&self) -> Checked<'_, F, F::Config, F::Resource, F::Error> {
         Checked {
             factory: self,
-            open: Self::open,
-            reopen: Self::reopen,
-            close: Self::close,
+            open: F::open,
+            reopen: F::reopen,
+            close: F::close,
         }
     }
 }
 
-#[diagnostic::do_not_recommend]
-impl<F: Factory<Resource = R> + ?Sized, R> OpensResource<R> for F {}
-
-/// A factory checked to open the field's type `R` (see [`OpensResource`]).
-///
-/// Its methods carry no bound that could fail again. They call through function
-/// pointers that are constants after inlining, so optimised code calls the factory
-/// directly (callgrind: the derived code runs the same instructions as hand-written
-/// code).
+/// A factory's methods, through function pointers that are constants after inlining,
+/// so optimised code calls the factory directly (callgrind: the derived code runs the
+/// same instructions as hand-written code). `R` is the resource the field holds once
+/// [`ResourceIs`] has checked it; no method carries a bound that could fail again.
 pub struct Checked<'f, F: ?Sized, C: ?Sized, R, E> {
     factory: &'f F,
     open: fn(&F, &C) -> Result<R, E>,
     reopen: fn(&F, &C, &R) -> Result<R, E>,
     close: fn(&F, R) -> Result<(), E>,
 }
+
+impl<F: ?Sized, C: ?Sized, R, E> Clone for Checked<'_, F, C, R, E> {
+    #[inline]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F: ?Sized, C: ?Sized, R, E> Copy for Checked<'_, F, C, R, E> {}
 
 impl<F: ?Sized, C: ?Sized, R, E> Checked<'_, F, C, R, E>
 where
@@ -116,46 +120,77 @@ where
     }
 }
 
-/// The value of a `from = field`, lent to the factory as its `Config`.
+/// The factory `F` opens a `Self` (its `Resource`), which must be the field's type
+/// `T`. `Self` is the factory's resource, so the message can say what it opens.
+#[diagnostic::on_unimplemented(
+    message = "the factory `{F}` opens a resource of type `{Self}`, not `{T}`",
+    label = "this `#[resource]` field's type must be the factory's `Resource`, `{Self}`",
+    note = "change the field's type to `{Self}`, or use a factory whose `Resource` is `{T}`"
+)]
+pub trait ResourceIs<T, F: ?Sized> {
+    /// The factory's methods, typed for the field.
+    fn field_typed<C: ?Sized, E>(checked: Checked<'_, F, C, Self, E>) -> Checked<'_, F, C, T, E>
+    where
+        Self: Sized;
+}
+
+impl<T, F: ?Sized> ResourceIs<T, F> for T {
+    #[inline]
+    fn field_typed<C: ?Sized, E>(checked: Checked<'_, F, C, T, E>) -> Checked<'_, F, C, T, E> {
+        checked
+    }
+}
+
+/// The value of a `from = field`, lent to the factory `F` as its `Config` (`C`).
 ///
 /// A field feeds a factory whose `Config` is `C` when it [`Borrow`]s as a `C`: the
 /// same type, `PathBuf` for `Path`, `String` for `str`, `Box<T>` or `Arc<T>` for `T`,
-/// `&T` for `T`, `AbsolutePath` for `Path`.
+/// `&T` for `T`, `AbsolutePath` for `Path`. `F` and `C` come from the factory (from
+/// `Borrow` alone, `C` would be inferred as the field's own type).
 #[diagnostic::on_unimplemented(
-    message = "the factory's recipe is a `{C}`, but this `from` field is a `{Self}`",
-    label = "the factory opens from a `{C}`",
-    note = "make the `#[config]` field a `{C}` (recipe types have a constructor, such as `AbsolutePath::new` or `TcpConfig::new`), or a type that borrows as one (`PathBuf` for `Path`, `String` for `str`)"
+    message = "the factory `{F}` opens from a recipe of type `{C}`, but this `from` field is of type `{Self}`",
+    label = "expected `{C}`, found `{Self}`",
+    note = "give the `#[config]` field the type `{C}` (recipe types have a constructor, such as `AbsolutePath::new` or `TcpConfig::new`), or a type that borrows as one (`PathBuf` for `Path`, `String` for `str`)"
 )]
-pub trait RecipeFor<C: ?Sized> {
-    /// The field, as the factory's `Config`.
-    fn recipe(&self) -> &C;
+pub trait RecipeFor<F: ?Sized, C: ?Sized> {
+    /// The field, as the factory's `Config`. The factory comes first, so that `F` and
+    /// `C` are known before the field's type is looked at.
+    fn recipe<'c, R, E>(factory: &Checked<'_, F, C, R, E>, field: &'c Self) -> &'c C;
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: Borrow<C> + ?Sized, C: ?Sized> RecipeFor<C> for T {
+impl<T, F, C> RecipeFor<F, C> for T
+where
+    T: Borrow<C> + ?Sized,
+    F: ?Sized,
+    C: ?Sized,
+{
     #[inline]
-    fn recipe(&self) -> &C {
-        self.borrow()
+    fn recipe<'c, R, E>(factory: &Checked<'_, F, C, R, E>, field: &'c T) -> &'c C {
+        let _ = factory;
+        field.borrow()
     }
 }
 
-/// A factory whose `Config` is `()`: what a `#[resource]` without `from` is opened
-/// from.
+/// A factory without `from` is opened from `&()`: its `Config` (`Self`) must be `()`.
 #[diagnostic::on_unimplemented(
-    message = "the factory `{Self}` needs a recipe: add `from = <config field>` to `#[resource(...)]`",
-    label = "this factory's `Config` is not `()`",
-    note = "without `from`, a factory is opened from `&()`; name the `#[config]` field that holds its `Factory::Config` (a path, an address)"
+    message = "the factory `{F}` needs a recipe: add `from = <config field>` to `#[resource(...)]`",
+    label = "this factory opens from a recipe of type `{Self}`, not from `()`",
+    note = "name the `#[config]` field that holds the factory's recipe (a path, an address); without `from`, a factory is opened from `&()`"
 )]
-pub trait OpensWithoutRecipe: Factory<Config = ()> {
+pub trait OpensWithoutRecipe<F: ?Sized> {
     /// `&()`, as the factory's `Config`.
+    fn no_recipe<R, E>(factory: &Checked<'_, F, Self, R, E>) -> &'static Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<F: ?Sized> OpensWithoutRecipe<F> for () {
     #[inline]
-    fn no_recipe(&self) -> &'static Self::Config {
+    fn no_recipe<R, E>(factory: &Checked<'_, F, (), R, E>) -> &'static () {
+        let _ = factory;
         &()
     }
 }
-
-#[diagnostic::do_not_recommend]
-impl<F: Factory<Config = ()> + ?Sized> OpensWithoutRecipe for F {}
 
 /// The collector of close failures for one value (or one rollback).
 #[inline]
@@ -191,22 +226,26 @@ fn rebuild_error(cleanup: CloseError, field: &'static str, error: BoxError) -> R
 }
 
 /// A config field of a `#[repr(packed)]` struct, copied out by value: its fields
-/// cannot be borrowed, so they must be `Copy` (as `#[derive(Clone)]` requires).
+/// cannot be borrowed, so they must be `Copy` (as `#[derive(Clone)]` requires). The
+/// bound is on the impl, not a supertrait, so that it is reported once, in our words.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `Copy`, and the fields of a `#[repr(packed)]` struct are copied by value",
     label = "a field of a packed struct cannot be borrowed to be cloned",
     note = "`#[derive(Clone)]` has the same rule: make this field's type `Copy`, or remove `#[repr(packed)]`"
 )]
-pub trait PackedCopy: Copy {
+pub trait PackedCopy {
     /// The value (a copy).
-    #[inline]
     #[must_use]
+    fn packed(self) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Copy> PackedCopy for T {
+    #[inline]
     fn packed(self) -> Self {
         self
     }
 }
-
-impl<T: Copy> PackedCopy for T {}
 
 // --- Refusals on types with resources -------------------------------------------
 //

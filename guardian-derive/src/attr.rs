@@ -43,10 +43,9 @@ pub struct FieldAttrs {
 /// What the attributes of the type (or of a variant) say.
 #[derive(Default)]
 pub struct TypeAttrs {
-    /// Traits the user derives beside `Rebuild` in `#[derive(...)]` attributes that the
-    /// macro can see (those after `#[derive(Rebuild)]`; the compiler hides the others,
-    /// so the generated code also checks this semantically).
-    pub derives_copy: Option<Path>,
+    /// The first `Clone` or `Copy` the user derives beside `Rebuild`, in the
+    /// `#[derive(...)]` attributes the macro can see (those after `#[derive(Rebuild)]`;
+    /// the compiler hides the others, so the generated code also checks this).
     pub derives_clone: Option<Path>,
     /// `#[rebuild(blueprint ...)]` or `#[rebuild(serde)]`.
     pub blueprint: Option<BlueprintAttr>,
@@ -314,10 +313,9 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute], place: Place) -> TypeAttrs {
             };
             for path in paths {
                 let last = path.segments.last().map(|s| s.ident.to_string());
-                match last.as_deref() {
-                    Some("Copy") => out.derives_copy = Some(path),
-                    Some("Clone") => out.derives_clone = Some(path),
-                    _ => {}
+                if matches!(last.as_deref(), Some("Clone" | "Copy")) && out.derives_clone.is_none()
+                {
+                    out.derives_clone = Some(path);
                 }
             }
         } else if path.is_ident("repr") {

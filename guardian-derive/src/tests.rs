@@ -399,3 +399,57 @@ fn serde_without_the_feature_is_one_clear_error() {
         assert_eq!(output.matches("compile_error").count(), 1, "{output}");
     }
 }
+
+#[test]
+#[ignore = "profiling aid"]
+fn profile_expansion() {
+    let source = std::fs::read_to_string("/tmp/ct-scratch/crates/guardian/src/lib.rs").unwrap();
+    let file: syn::File = syn::parse_str(&source).unwrap();
+    let inputs: Vec<TokenStream> = file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Struct(s) => Some(quote::ToTokens::to_token_stream(s)),
+            _ => None,
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let mut total = 0;
+    for input in &inputs {
+        total += profile_marker(input.clone()).into_iter().count();
+    }
+    eprintln!("{} inputs, {total} tokens, {:?}", inputs.len(), start.elapsed());
+}
+
+#[inline(never)]
+fn profile_marker(input: TokenStream) -> TokenStream {
+    derive(input)
+}
+
+#[test]
+#[ignore = "profiling aid"]
+fn show_one_expansion() {
+    let input: TokenStream = "pub struct S3<T> {
+    #[config]
+    pub name: String,
+    #[config]
+    pub id: u64,
+    #[config]
+    pub tags: Vec<String>,
+    #[config]
+    pub note: Option<String>,
+    #[config]
+    pub root: PathBuf,
+    #[config]
+    pub limits: HashMap<String, u32>,
+    #[config]
+    pub flag: bool,
+    #[config]
+    pub extra: T,
+}".parse().unwrap();
+    fn count(ts: TokenStream) -> usize {
+        ts.into_iter().map(|t| match t { TokenTree::Group(g) => 1 + count(g.stream()), _ => 1 }).sum()
+    }
+    let out = derive(input);
+    eprintln!("{} tokens\n{out}", count(out.clone()));
+}

@@ -39,8 +39,7 @@ fn check_derives(cx: &Ctxt, input: &Input) {
     if !input.has_resources() {
         return;
     }
-    let derived = [&input.attrs.derives_clone, &input.attrs.derives_copy];
-    for path in derived.into_iter().flatten() {
+    if let Some(path) = &input.attrs.derives_clone {
         cx.error_spanned_by(
             path,
             format!(

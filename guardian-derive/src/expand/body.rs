@@ -98,6 +98,10 @@ impl<'a> Body<'_, 'a> {
     /// its error is returned.
     pub fn open_resources(&self, locals: &mut Locals, opening: Opening) -> TokenStream {
         let mut out = TokenStream::new();
+        if !self.variant.fields.iter().any(Field::is_resource) {
+            // No variable at all: a body without resources needs no shield.
+            return out;
+        }
         let mut opened: Vec<(usize, &Field)> = Vec::new();
         let closing = locals.named("closing");
         let resource = locals.named("resource");
@@ -161,36 +165,28 @@ impl<'a> Body<'_, 'a> {
             Opening::Open => quote!(open),
             Opening::Reopen => quote!(reopen),
         };
-        let target = attr.from.as_ref().map(|from| {
-            let target = self
-                .variant
-                .fields
-                .iter()
-                .position(|field| same_member(&field.member, from))
-                .unwrap_or(index);
-            (from, target)
-        });
-        match target {
-            Some((from, target)) => {
+        let factory = locals.named("factory");
+        let recipe = match &attr.from {
+            Some(from) => {
+                let target = self
+                    .variant
+                    .fields
+                    .iter()
+                    .position(|field| same_member(&field.member, from))
+                    .unwrap_or(index);
                 let at = span::user(member_span(from));
                 let config = self.reference(locals, target, at);
-                let recipe = quote_spanned!(at=> <_ as ::guardian_core::__private::RecipeFor<_>>::recipe(#config));
-                let checked = checked(field, &factory_expr(attr));
-                quote!(#checked.#method(#recipe #live))
+                quote_spanned!(at=> <_ as ::guardian_core::__private::RecipeFor<_, _>>::recipe(&#factory, #config))
             }
-            None => {
-                let factory = locals.named("factory");
-                let at = factory_span;
-                let recipe = quote_spanned!(at=> <_ as ::guardian_core::__private::OpensWithoutRecipe>::no_recipe(#factory));
-                let checked = checked(field, &factory.to_token_stream());
-                let expr = factory_expr(attr);
-                // The factory is needed twice: evaluate it once, and keep its
-                // temporaries alive for the whole call.
-                quote! {
-                    match #expr {
-                        #factory => #checked.#method(#recipe #live),
-                    }
-                }
+            None => quote_spanned!(factory_span=> <_ as ::guardian_core::__private::OpensWithoutRecipe<_>>::no_recipe(&#factory)),
+        };
+        let typed = field_typed(field, &factory.to_token_stream());
+        let expr = factory_expr(attr);
+        // The factory is needed twice (to open, and to check the recipe against):
+        // evaluate it once, and keep its temporaries alive for the whole call.
+        quote! {
+            match #expr {
+                #factory => #typed.#method(#recipe #live),
             }
         }
     }
@@ -202,23 +198,23 @@ pub fn close_call(closing: &Ident, field: &Field, value: &TokenStream) -> TokenS
         return TokenStream::new();
     };
     let name = field.name();
-    let checked = checked(field, &factory_expr(attr));
-    quote!(#checked.close(&mut #closing, #name, #value);)
+    let typed = field_typed(field, &factory_expr(attr));
+    quote!(#typed.close(&mut #closing, #name, #value);)
 }
 
-/// `<_ as OpensResource<FieldTy>>::checked(factory)`, spanned on the field's type.
-fn checked(field: &Field, factory: &TokenStream) -> TokenStream {
+/// `<_ as ResourceIs<FieldTy, _>>::field_typed(factory)`, spanned on the field's type.
+fn field_typed(field: &Field, factory: &TokenStream) -> TokenStream {
     let at = span::user(span::of_type(field.ty));
     let ty = span::generated(field.ty.to_token_stream(), None);
-    quote_spanned!(at=> <_ as ::guardian_core::__private::OpensResource<#ty>>::checked(#factory))
+    quote_spanned!(at=> <_ as ::guardian_core::__private::ResourceIs<#ty, _>>::field_typed(#factory))
 }
 
-/// `<_ as IsFactory>::factory(&(EXPR))`, spanned on the expression.
+/// `<_ as IsFactory>::checked(&(EXPR))`, spanned on the expression.
 fn factory_expr(attr: &ResourceAttr) -> TokenStream {
     let at = factory_span(attr);
     match &attr.factory {
         Some(expr) => {
-            quote_spanned!(at=> <_ as ::guardian_core::__private::IsFactory>::factory(&(#expr)))
+            quote_spanned!(at=> <_ as ::guardian_core::__private::IsFactory>::checked(&(#expr)))
         }
         // `attr` refuses a resource without a factory, so this is never expanded.
         None => quote!(::core::unreachable!()),
@@ -256,7 +252,7 @@ fn member_at(member: &Member, at: Span) -> Member {
     match member {
         Member::Named(ident) => {
             let mut ident = ident.clone();
-            ident.set_span(span::user(ident.span()));
+            ident.set_span(at);
             Member::Named(ident)
         }
         Member::Unnamed(index) => Member::Unnamed(syn::Index {

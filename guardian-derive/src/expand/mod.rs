@@ -43,10 +43,14 @@ use crate::{bound, span};
 pub fn expand(input: &Input) -> TokenStream {
     let mut locals = Locals::default();
     let mut impls = impl_rebuild(input, &mut locals);
-    if input.has_resources() {
-        impls.extend(refusals(input));
-    }
     let mut types = TokenStream::new();
+    if input.has_resources() {
+        // The inherent `clone` binds nothing: outside the shield, messages name it
+        // `Logger::clone` rather than `_::<impl Logger>::clone`.
+        let (clone, check) = refusals(input);
+        types.extend(clone);
+        impls.extend(check);
+    }
     if let Some(attr) = &input.attrs.blueprint {
         let blueprint = blueprint::expand(input, attr, &mut locals);
         types.extend(blueprint.types);
@@ -233,7 +237,7 @@ fn close_body(body: &Body, locals: &mut Locals) -> TokenStream {
 /// would make it so. The check is a function that is never called: generic over the
 /// type's parameters with `T: Clone` for each type parameter, so that a `Clone` the
 /// standard derive makes (`impl<T: Clone> Clone for S<T>`) is found.
-fn refusals(input: &Input) -> TokenStream {
+fn refusals(input: &Input) -> (TokenStream, TokenStream) {
     let ident = type_ident(input);
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let lints = lint_attrs(input);
@@ -261,7 +265,7 @@ fn refusals(input: &Input) -> TokenStream {
             for<#lifetime> ::guardian_core::__private::CloneOf<#lifetime, Self>:
                 ::guardian_core::__private::HoldsResources<Self>
     };
-    quote! {
+    let clone = quote! {
         #[automatically_derived]
         #lints
         impl #impl_generics #ident #ty_generics #where_clause {
@@ -272,12 +276,14 @@ fn refusals(input: &Input) -> TokenStream {
                 ::core::unreachable!()
             }
         }
-
+    };
+    let check = quote! {
         #lints
         #[allow(dead_code, clippy::extra_unused_type_parameters)]
         fn #check #impl_generics () where #(#predicates,)* {
             use ::guardian_core::__private::{ProbeClone as _, ProbeNotClone as _};
             #probe
         }
-    }
+    };
+    (clone, check)
 }
