@@ -55,7 +55,10 @@ fn derived_items_carry_the_types_lint_attributes() -> Result<(), guardian_core::
     let book = recipe_book {
         title: "Gambits".into(),
     };
-    assert_eq!(recipe_book::from_blueprint(book.blueprint())?.title, "Gambits");
+    assert_eq!(
+        recipe_book::from_blueprint(book.blueprint())?.title,
+        "Gambits"
+    );
     assert_eq!(OldSettings { retries: 2 }.rebuild()?.retries, 2);
     assert!(matches!(Mode::Slow(3).rebuild()?, Mode::Slow(3)));
     assert!(matches!(Mode::Fast.rebuild()?, Mode::Fast));

@@ -713,7 +713,10 @@ fn self_in_field_types_of_a_generic_type() -> TestResult {
         children: vec![leaf("a".to_owned()), leaf("b".to_owned())],
     };
     assert_eq!(tree.rebuild()?, tree);
-    let list = List::Cons(1_u8, Some(Box::new(List::Cons(2, Some(Box::new(List::Nil))))));
+    let list = List::Cons(
+        1_u8,
+        Some(Box::new(List::Cons(2, Some(Box::new(List::Nil))))),
+    );
     assert_eq!(list.rebuild()?, list);
     Ok(())
 }
@@ -793,7 +796,10 @@ fn handle_names_that_are_not_handles() -> TestResult {
         guard: Some(2_u16),
     };
     let copy = named.rebuild()?;
-    assert_eq!((copy.file, copy.children, copy.guard), (1, vec!["c".to_owned()], Some(2)));
+    assert_eq!(
+        (copy.file, copy.children, copy.guard),
+        (1, vec!["c".to_owned()], Some(2))
+    );
     let own = OwnFile {
         file: fs::File("a.pgn".into()),
         files: vec![fs::File("b.pgn".into())],

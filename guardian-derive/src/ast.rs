@@ -33,6 +33,8 @@ pub struct Variant<'a> {
     pub ident: Option<&'a Ident>,
     /// A variant's own attributes (empty for a struct, whose are the type's).
     pub attrs: &'a [Attribute],
+    /// Where the variant's `#[serde(...)]` attributes are, as indexes into `attrs`.
+    pub serde: Vec<usize>,
     pub style: Style,
     pub fields: Vec<Field<'a>>,
 }
@@ -70,7 +72,14 @@ impl<'a> Input<'a> {
                         let own = attr::container(cx, &variant.attrs, Place::Variant);
                         // A deprecated variant is named by the generated code too.
                         attrs.deprecated |= own.deprecated;
-                        Variant::from_syn(cx, Some(&variant.ident), &variant.attrs, &variant.fields)
+                        let mut body = Variant::from_syn(
+                            cx,
+                            Some(&variant.ident),
+                            &variant.attrs,
+                            &variant.fields,
+                        );
+                        body.serde = own.serde;
+                        body
                     })
                     .collect(),
             ),
@@ -136,6 +145,7 @@ impl<'a> Variant<'a> {
         Variant {
             ident,
             attrs,
+            serde: Vec::new(),
             style,
             fields,
         }

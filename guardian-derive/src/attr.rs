@@ -38,6 +38,9 @@ pub struct ResourceAttr {
 /// The attributes of one field.
 pub struct FieldAttrs {
     pub role: Option<Role>,
+    /// Where its `#[serde(...)]` attributes are, as indexes into the field's attributes
+    /// (`valid` decides whether they are allowed).
+    pub serde: Vec<usize>,
 }
 
 /// What the attributes of the type (or of a variant) say.
@@ -56,6 +59,8 @@ pub struct TypeAttrs {
     pub lint_allows: Vec<TokenStream>,
     /// `#[deprecated]`: the generated items allow `deprecated`, as serde's do.
     pub deprecated: bool,
+    /// Where its `#[serde(...)]` attributes are, as indexes into its attributes.
+    pub serde: Vec<usize>,
 }
 
 /// What `#[rebuild(...)]` asks for.
@@ -70,16 +75,26 @@ pub struct BlueprintAttr {
 
 const RESOURCE_FORM: &str = "#[resource(factory = MyFactory, from = config_field)]";
 
-/// Reads a field's `#[config]` / `#[resource]` attributes.
+/// The name of an attribute whose path is one identifier (`config`, `serde`), read once:
+/// comparing an identifier with a string goes through the compiler, once per
+/// comparison, which was a measurable part of the derive's cost.
+pub fn name(attr: &Attribute) -> Option<String> {
+    attr.path().get_ident().map(ToString::to_string)
+}
+
+/// Reads a field's `#[config]` / `#[resource]` attributes, and notes its `#[serde]`s.
 pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
     let mut role: Option<Role> = None;
-    for attr in attrs {
-        let this = if attr.path().is_ident("config") {
-            Role::Config(config(cx, attr))
-        } else if attr.path().is_ident("resource") {
-            Role::Resource(resource(cx, attr))
-        } else {
-            continue;
+    let mut serde = Vec::new();
+    for (index, attr) in attrs.iter().enumerate() {
+        let this = match name(attr).as_deref() {
+            Some("config") => Role::Config(config(cx, attr)),
+            Some("resource") => Role::Resource(resource(cx, attr)),
+            Some("serde") => {
+                serde.push(index);
+                continue;
+            }
+            _ => continue,
         };
         if role.is_some() {
             cx.error_spanned_by(
@@ -91,7 +106,7 @@ pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
             role = Some(this);
         }
     }
-    FieldAttrs { role }
+    FieldAttrs { role, serde }
 }
 
 fn config(cx: &Ctxt, attr: &Attribute) -> ConfigAttr {
@@ -286,18 +301,18 @@ impl Place {
 /// on a field.
 pub fn container(cx: &Ctxt, attrs: &[Attribute], place: Place) -> TypeAttrs {
     let mut out = TypeAttrs::default();
-    for attr in attrs {
-        let path = attr.path();
-        if path.is_ident("config") || path.is_ident("resource") {
+    for (index, attr) in attrs.iter().enumerate() {
+        let Some(name) = name(attr) else { continue };
+        let name = name.as_str();
+        if name == "config" || name == "resource" {
             cx.error_spanned_by(
                 attr,
                 format!(
-                    "`#[{}]` goes on a field, not on {}: mark each field with `#[config]` or `{RESOURCE_FORM}`",
-                    path_name(path),
+                    "`#[{name}]` goes on a field, not on {}: mark each field with `#[config]` or `{RESOURCE_FORM}`",
                     place.describe(),
                 ),
             );
-        } else if path.is_ident("rebuild") {
+        } else if name == "rebuild" {
             if place == Place::Variant {
                 cx.error_spanned_by(
                     attr,
@@ -306,7 +321,7 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute], place: Place) -> TypeAttrs {
             } else {
                 rebuild(cx, attr, &mut out);
             }
-        } else if path.is_ident("derive") {
+        } else if name == "derive" {
             let Ok(paths) = attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
             else {
                 continue;
@@ -318,7 +333,7 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute], place: Place) -> TypeAttrs {
                     out.derives_clone = Some(path);
                 }
             }
-        } else if path.is_ident("repr") {
+        } else if name == "repr" {
             // A malformed `repr` is the compiler's to report.
             let _ = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("packed") {
@@ -326,17 +341,19 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute], place: Place) -> TypeAttrs {
                 }
                 skip_value(meta.input)
             });
-        } else if path.is_ident("allow") {
+        } else if name == "allow" {
             out.lint_allows.push(attr.meta.to_token_stream());
-        } else if path.is_ident("expect") {
+        } else if name == "expect" {
             // An expectation on the type need not be fulfilled by every generated item:
             // carry it as an `allow`, which silences without expecting.
             if let syn::Meta::List(list) = &attr.meta {
                 let tokens = &list.tokens;
                 out.lint_allows.push(quote::quote!(allow(#tokens)));
             }
-        } else if path.is_ident("deprecated") {
+        } else if name == "deprecated" {
             out.deprecated = true;
+        } else if name == "serde" {
+            out.serde.push(index);
         }
     }
     out

@@ -12,38 +12,43 @@ use syn::{
     TypeParamBound,
 };
 
-/// A set of generic parameters, by name. Types have few, so a list is fastest.
+/// A set of generic parameters, by name. Types have few, so a list is fastest; the
+/// names are strings because comparing two identifiers goes through the compiler
+/// (both are turned into strings, at every comparison).
 #[derive(Default)]
-pub struct Params<'a> {
+pub struct Params {
     /// Type and const parameters (both are named by a path).
-    names: Vec<&'a Ident>,
+    names: Vec<String>,
     /// Lifetime parameters, without the apostrophe.
-    lifetimes: Vec<&'a Ident>,
+    lifetimes: Vec<String>,
 }
 
-impl<'a> Params<'a> {
+impl Params {
     /// The type parameters of `generics`.
-    pub fn types(generics: &'a Generics) -> Self {
+    pub fn types(generics: &Generics) -> Self {
         Params {
-            names: generics.type_params().map(|param| &param.ident).collect(),
+            names: generics
+                .type_params()
+                .map(|param| param.ident.to_string())
+                .collect(),
             lifetimes: Vec::new(),
         }
     }
 
     /// One parameter of any kind.
-    pub fn one(param: &'a GenericParam) -> Self {
+    pub fn one(param: &GenericParam) -> Self {
         match param {
             GenericParam::Type(param) => Params {
-                names: vec![&param.ident],
+                names: vec![param.ident.to_string()],
                 lifetimes: Vec::new(),
             },
             GenericParam::Const(param) => Params {
-                names: vec![&param.ident],
+                names: vec![param.ident.to_string()],
                 lifetimes: Vec::new(),
             },
             GenericParam::Lifetime(param) => Params {
                 names: Vec::new(),
-                lifetimes: vec![&param.lifetime.ident],
+                lifetimes: vec![param.lifetime.ident.to_string()],
             },
         }
     }
@@ -52,13 +57,25 @@ impl<'a> Params<'a> {
         self.names.is_empty() && self.lifetimes.is_empty()
     }
 
-    /// Whether `ident` names one of the type or const parameters.
-    pub fn contains(&self, ident: &Ident) -> bool {
-        self.names.contains(&ident)
+    /// Whether `name` names one of the type or const parameters.
+    pub fn contains(&self, name: &str) -> bool {
+        self.names.iter().any(|param| param == name)
     }
 
     fn has_lifetime(&self, ident: &Ident) -> bool {
-        self.lifetimes.contains(&ident)
+        !self.lifetimes.is_empty() && {
+            let name = ident.to_string();
+            self.lifetimes.contains(&name)
+        }
+    }
+
+    /// Whether `ident` names a type or const parameter, or is `Self` (which stands for
+    /// the type with all its parameters).
+    fn names(&self, ident: &Ident) -> bool {
+        !self.is_empty() && {
+            let name = ident.to_string();
+            name == "Self" || self.contains(&name)
+        }
     }
 }
 
@@ -102,7 +119,7 @@ fn ty_mentions(ty: &Type, params: &Params) -> bool {
 fn path_mentions(path: &Path, params: &Params) -> bool {
     if path.leading_colon.is_none()
         && let Some(first) = path.segments.first()
-        && (first.ident == "Self" || params.contains(&first.ident))
+        && params.names(&first.ident)
     {
         return true;
     }
@@ -157,7 +174,7 @@ fn tokens_mention(tokens: TokenStream, params: &Params) -> bool {
     tokens.into_iter().any(|token| {
         let found = match &token {
             TokenTree::Ident(ident) if after_apostrophe => params.has_lifetime(ident),
-            TokenTree::Ident(ident) => ident == "Self" || params.contains(ident),
+            TokenTree::Ident(ident) => params.names(ident),
             TokenTree::Group(group) => tokens_mention(group.stream(), params),
             TokenTree::Punct(_) | TokenTree::Literal(_) => false,
         };

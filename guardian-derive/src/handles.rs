@@ -116,11 +116,11 @@ pub fn find(ty: &Type, params: &Params) -> Option<Found> {
     Walk { params }.ty(ty, None)
 }
 
-struct Walk<'p, 'a> {
-    params: &'p Params<'a>,
+struct Walk<'p> {
+    params: &'p Params,
 }
 
-impl Walk<'_, '_> {
+impl Walk<'_> {
     fn ty(&self, ty: &Type, shared_by: Option<&str>) -> Option<Found> {
         match ty {
             Type::Path(ty) => {
@@ -145,10 +145,10 @@ impl Walk<'_, '_> {
     fn path(&self, path: &Path, shared_by: Option<&str>) -> Option<Found> {
         let last = path.segments.last()?;
         let single = path.segments.len() == 1 && path.leading_colon.is_none();
-        if single && self.params.contains(&last.ident) {
+        let name = last.ident.to_string();
+        if single && self.params.contains(&name) {
             return None;
         }
-        let name = last.ident.to_string();
         if let Some((what, maybe_own)) = classify(path, &name) {
             return Some(Found {
                 span: last.ident.span(),
@@ -179,12 +179,13 @@ impl Walk<'_, '_> {
 /// What the handle at the end of `path` is, and whether the path may name the user's
 /// own type instead (see [`Found::maybe_own`]).
 fn classify(path: &Path, name: &str) -> Option<(&'static str, bool)> {
-    let first = path
-        .segments
-        .first()
-        .map(|s| s.ident.to_string())
-        .unwrap_or_default();
     let single = path.segments.len() == 1;
+    let first = match path.segments.first() {
+        // One segment: the first is the last, already read.
+        _ if single => name.to_owned(),
+        Some(segment) => segment.ident.to_string(),
+        None => String::new(),
+    };
     let own_module = path.leading_colon.is_none() && STD_MODULES.contains(&first.as_str());
     if let Some((_, what)) = HANDLES.iter().find(|(handle, _)| *handle == name)
         && (single || own_module || HANDLE_CRATES.contains(&first.as_str()))

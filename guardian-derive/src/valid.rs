@@ -196,38 +196,37 @@ fn check_blueprint(cx: &Ctxt, input: &Input) {
         .blueprint
         .as_ref()
         .is_some_and(|attr| attr.serde.is_some());
-    let mut elsewhere: Vec<&syn::Attribute> = input.original_attrs.iter().collect();
+    let misplaced = |attr: &syn::Attribute| {
+        cx.error_spanned_by(
+            attr,
+            "`#[serde(...)]` applies to the blueprint that `#[rebuild(serde)]` serialises: \
+             add `#[rebuild(serde)]` to the type, or remove this attribute",
+        );
+    };
+    if !wants_serde {
+        for &index in &input.attrs.serde {
+            misplaced(&input.original_attrs[index]);
+        }
+    }
     for variant in input.variants() {
-        elsewhere.extend(variant.attrs);
+        if !wants_serde {
+            for &index in &variant.serde {
+                misplaced(&variant.attrs[index]);
+            }
+        }
         for field in &variant.fields {
-            if field.is_resource() {
-                for serde in field
-                    .original
-                    .attrs
-                    .iter()
-                    .filter(|attr| attr.path().is_ident("serde"))
-                {
+            for &index in &field.attrs.serde {
+                let attr = &field.original.attrs[index];
+                if field.is_resource() {
                     cx.error_spanned_by(
-                        serde,
+                        attr,
                         "a `#[resource]` field is never serialised (the blueprint holds only the \
                          config, and loading reopens the resource): remove `#[serde(...)]`",
                     );
+                } else if !wants_serde {
+                    misplaced(attr);
                 }
-            } else {
-                elsewhere.extend(&field.original.attrs);
             }
-        }
-    }
-    if !wants_serde {
-        for attr in elsewhere
-            .into_iter()
-            .filter(|attr| attr.path().is_ident("serde"))
-        {
-            cx.error_spanned_by(
-                attr,
-                "`#[serde(...)]` applies to the blueprint that `#[rebuild(serde)]` serialises: \
-                 add `#[rebuild(serde)]` to the type, or remove this attribute",
-            );
         }
     }
     let Some(attr) = &input.attrs.blueprint else {

@@ -2,7 +2,7 @@
 //! how it opens its resources (all or nothing), and how it closes them. Shared by
 //! `rebuild` and `close` (in `mod.rs`) and `from_blueprint` (in `blueprint.rs`).
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::{Ident, Member};
 
@@ -60,6 +60,43 @@ impl<'a> Body<'_, 'a> {
                 quote_spanned!(at=> &#binding)
             }
         }
+    }
+
+    /// `member: ::core::clone::Clone::clone(REF),` for config field `index`, pushed
+    /// into `out` token by token and spanned on the field's type, so that "`T: Clone`
+    /// is not satisfied" is reported there.
+    pub fn push_clone(&self, out: &mut TokenStream, locals: &mut Locals, index: usize) {
+        let field = &self.variant.fields[index];
+        let at = span::user(span::of_type(field.ty));
+        let member = member_at(&field.member, at);
+        let mut reference = TokenStream::new();
+        match self.reach {
+            Reach::OfSelf => {
+                reference.extend([
+                    punct('&', Spacing::Alone, at),
+                    TokenTree::Ident(Ident::new("self", at)),
+                    punct('.', Spacing::Alone, at),
+                ]);
+                member.to_tokens(&mut reference);
+            }
+            Reach::BoundRef => reference.extend([TokenTree::Ident(Self::binding(locals, index))]),
+            Reach::BoundOwned => reference.extend([
+                punct('&', Spacing::Alone, at),
+                TokenTree::Ident(Self::binding(locals, index)),
+            ]),
+        }
+        member.to_tokens(out);
+        out.extend([punct(':', Spacing::Alone, at)]);
+        for segment in ["core", "clone", "Clone", "clone"] {
+            out.extend([
+                punct(':', Spacing::Joint, at),
+                punct(':', Spacing::Alone, at),
+                TokenTree::Ident(Ident::new(segment, at)),
+            ]);
+        }
+        let mut call = Group::new(Delimiter::Parenthesis, reference);
+        call.set_span(at);
+        out.extend([TokenTree::Group(call), punct(',', Spacing::Alone, at)]);
     }
 
     /// Field `index`'s value, moved out (`self.field` in `close(self)`, or the
@@ -178,7 +215,9 @@ impl<'a> Body<'_, 'a> {
                 let config = self.reference(locals, target, at);
                 quote_spanned!(at=> <_ as ::guardian_core::__private::RecipeFor<_, _>>::recipe(&#factory, #config))
             }
-            None => quote_spanned!(factory_span=> <_ as ::guardian_core::__private::OpensWithoutRecipe<_>>::no_recipe(&#factory)),
+            None => {
+                quote_spanned!(factory_span=> <_ as ::guardian_core::__private::OpensWithoutRecipe<_>>::no_recipe(&#factory))
+            }
         };
         let typed = field_typed(field, &factory.to_token_stream());
         let expr = factory_expr(attr);
@@ -260,6 +299,12 @@ fn member_at(member: &Member, at: Span) -> Member {
             span: at,
         }),
     }
+}
+
+fn punct(ch: char, spacing: Spacing, at: Span) -> TokenTree {
+    let mut punct = Punct::new(ch, spacing);
+    punct.set_span(at);
+    TokenTree::Punct(punct)
 }
 
 fn member_span(member: &Member) -> Span {
