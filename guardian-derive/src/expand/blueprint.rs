@@ -8,7 +8,8 @@ use syn::{Attribute, Ident, Index, Member};
 
 use super::body::{Body, Opening, Reach, generated_member};
 use super::hygiene::Locals;
-use super::{lint_attrs, path, serde, type_ident};
+use super::item::{lint_attrs, path, type_ident};
+use super::serde;
 use crate::ast::{Data, Field, Input, Style, Variant};
 use crate::attr::BlueprintAttr;
 use crate::{bound, span};

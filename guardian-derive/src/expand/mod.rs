@@ -29,6 +29,7 @@
 mod blueprint;
 mod body;
 mod hygiene;
+mod item;
 mod serde;
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
@@ -36,7 +37,8 @@ use quote::{ToTokens, quote, quote_spanned};
 
 use self::body::{Body, Opening, Reach, generated_member};
 use self::hygiene::Locals;
-use crate::ast::{Data, Input, Variant};
+use self::item::{lint_attrs, path, type_ident};
+use crate::ast::{Data, Input};
 use crate::{bound, span};
 
 /// The derive's output for `input`.
@@ -58,33 +60,6 @@ pub fn expand(input: &Input) -> TokenStream {
     }
     types.extend(locals.shield(impls));
     types
-}
-
-/// The attributes every generated item carries: the type's lint allowances.
-fn lint_attrs(input: &Input) -> TokenStream {
-    let allows = &input.attrs.lint_allows;
-    let deprecated = input.attrs.deprecated.then(|| quote!(#[allow(deprecated)]));
-    quote!(#(#[#allows])* #deprecated)
-}
-
-/// The type's name, resolved as generated code (so that naming a deprecated type
-/// does not warn, as thiserror's `call_site_ident` does).
-fn type_ident(input: &Input) -> syn::Ident {
-    let mut ident = input.ident.clone();
-    ident.set_span(span::user(ident.span()));
-    ident
-}
-
-/// `Self` or `Self::Variant`.
-fn path(variant: &Variant) -> TokenStream {
-    match variant.ident {
-        Some(ident) => {
-            let mut ident = ident.clone();
-            ident.set_span(span::user(ident.span()));
-            quote!(Self::#ident)
-        }
-        None => quote!(Self),
-    }
 }
 
 fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {

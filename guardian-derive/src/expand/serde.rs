@@ -7,7 +7,7 @@ use quote::quote;
 use syn::Ident;
 
 use super::hygiene::Locals;
-use super::{lint_attrs, type_ident};
+use super::item::{lint_attrs, type_ident};
 use crate::ast::Input;
 use crate::bound;
 
