@@ -22,7 +22,7 @@
 use std::borrow::Borrow;
 use std::marker::PhantomData;
 
-use crate::error::{BoxError, CloseError};
+use crate::error::{BoxError, CloseError, PathSegment};
 use crate::{Factory, RebuildError};
 
 /// Imported, under each local name a generated body uses, at the top of that body's
@@ -198,7 +198,7 @@ impl<F: ?Sized> OpensWithoutRecipe<F> for () {
 pub fn closing(type_name: &'static str, variant: Option<&'static str>) -> CloseError {
     let errors = CloseError::new(type_name);
     match variant {
-        Some(variant) => errors.in_variant(variant),
+        Some(variant) => errors.with_variant(variant),
         None => errors,
     }
 }
@@ -217,12 +217,34 @@ where
 #[cold]
 #[inline(never)]
 fn rebuild_error(cleanup: CloseError, field: &'static str, error: BoxError) -> RebuildError {
-    let err = RebuildError::from_box(cleanup.type_name(), cleanup.variant(), field, error);
-    if cleanup.failures().is_empty() {
-        err
-    } else {
-        err.with_cleanup(cleanup)
+    RebuildError::from_box(cleanup.type_name(), cleanup.variant(), field, error).with_cleanup(cleanup)
+}
+
+/// The error of a rebuild whose `#[nested]` field `field` failed to rebuild (with
+/// `error`, from inside it), after the rollback recorded in `cleanup`: the same
+/// failures, seen from the outer type (their paths start at `field`), never a chain of
+/// one error per level.
+#[cold]
+#[inline(never)]
+pub fn nested_failed(cleanup: CloseError, field: &'static str, error: RebuildError) -> RebuildError {
+    error
+        .within(PathSegment::Field(field))
+        .of_type(cleanup.type_name(), cleanup.variant())
+        .with_cleanup(cleanup)
+}
+
+/// Records the failures of closing the `#[nested]` field `field`, under its name.
+#[inline]
+pub fn close_nested(errors: &mut CloseError, field: &'static str, closed: Result<(), CloseError>) {
+    if let Err(inner) = closed {
+        nested_close_failed(errors, field, inner);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn nested_close_failed(errors: &mut CloseError, field: &'static str, inner: CloseError) {
+    errors.push_nested(PathSegment::Field(field), inner);
 }
 
 /// A config field of a `#[repr(packed)]` struct, copied out by value: its fields

@@ -114,6 +114,12 @@ impl<'a> Input<'a> {
         self.fields().any(Field::is_resource)
     }
 
+    /// Whether any field is live, a resource or a nested value: something `close`
+    /// must hand on.
+    pub fn has_live(&self) -> bool {
+        self.fields().any(Field::is_live)
+    }
+
     /// The type's name as messages and errors spell it (`r#type` as `type`).
     pub fn name(&self) -> String {
         self.ident.unraw().to_string()
@@ -167,6 +173,15 @@ impl Field<'_> {
 
     pub fn is_config(&self) -> bool {
         matches!(self.attrs.role, Some(attr::Role::Config(_)))
+    }
+
+    pub fn is_nested(&self) -> bool {
+        matches!(self.attrs.role, Some(attr::Role::Nested))
+    }
+
+    /// A resource or a nested value: opened (or rebuilt) and closed, never cloned.
+    pub fn is_live(&self) -> bool {
+        self.is_resource() || self.is_nested()
     }
 
     /// The field's `#[resource(...)]`, if that is its role.

@@ -21,6 +21,8 @@ use crate::ctxt::Ctxt;
 pub enum Role {
     Config(ConfigAttr),
     Resource(ResourceAttr),
+    /// `#[nested]`: a value of a type that is itself `Rebuild`.
+    Nested,
 }
 
 /// `#[config]` or `#[config(shared)]`.
@@ -90,6 +92,10 @@ pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
         let this = match name(attr).as_deref() {
             Some("config") => Role::Config(config(cx, attr)),
             Some("resource") => Role::Resource(resource(cx, attr)),
+            Some("nested") => {
+                nested(cx, attr);
+                Role::Nested
+            }
             Some("serde") => {
                 serde.push(index);
                 continue;
@@ -99,14 +105,26 @@ pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
         if role.is_some() {
             cx.error_spanned_by(
                 attr,
-                "a field has exactly one role: remove this attribute and keep either \
-                 `#[config]` (copied on rebuild) or `#[resource(...)]` (reopened on rebuild)",
+                "a field has exactly one role: remove this attribute and keep one of \
+                 `#[config]` (copied on rebuild), `#[resource(...)]` (reopened on rebuild) or \
+                 `#[nested]` (a `Rebuild` value, rebuilt on rebuild)",
             );
         } else {
             role = Some(this);
         }
     }
     FieldAttrs { role, serde }
+}
+
+/// `#[nested]` takes nothing.
+fn nested(cx: &Ctxt, attr: &Attribute) {
+    if !matches!(attr.meta, syn::Meta::Path(_)) {
+        cx.error_spanned_by(
+            attr,
+            "`#[nested]` takes no arguments: write `#[nested]` on a field whose type is \
+             itself `Rebuild` (it is rebuilt and closed with the value)",
+        );
+    }
 }
 
 fn config(cx: &Ctxt, attr: &Attribute) -> ConfigAttr {
@@ -304,11 +322,11 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute], place: Place) -> TypeAttrs {
     for (index, attr) in attrs.iter().enumerate() {
         let Some(name) = name(attr) else { continue };
         let name = name.as_str();
-        if name == "config" || name == "resource" {
+        if name == "config" || name == "resource" || name == "nested" {
             cx.error_spanned_by(
                 attr,
                 format!(
-                    "`#[{name}]` goes on a field, not on {}: mark each field with `#[config]` or `{RESOURCE_FORM}`",
+                    "`#[{name}]` goes on a field, not on {}: mark each field with `#[config]`, `{RESOURCE_FORM}` or `#[nested]`",
                     place.describe(),
                 ),
             );

@@ -1,5 +1,6 @@
 //! Where-clause inference: `FieldTy: Clone` for every `#[config]` field whose type
-//! mentions a type parameter (or `Self`), and nothing else.
+//! mentions a type parameter (or `Self`), `FieldTy: Rebuild` (or the trait the impl is
+//! for) for every such `#[nested]` field, and nothing else.
 //!
 //! Bounding the field's type, not the parameter (as derive-where and educe do, where
 //! thiserror bounds parameters), keeps the impl as general as the fields allow: a
@@ -9,6 +10,9 @@
 //!
 //! A field that mentions `Self` (`Vec<Self>`) is bounded with the type written out
 //! (`Vec<Tree<T>>: Clone`), so a recursive type needs what `#[derive(Clone)]` needs.
+//! A `#[nested]` field that mentions `Self` gets no bound: `Vec<Tree<T>>: Rebuild`
+//! holds through the impl being defined, and bounding it would make every use of the
+//! impl prove itself first (an overflow).
 //! Duplicate predicates are left in: the compiler accepts them, and comparing types
 //! would cost more than it saves.
 
@@ -19,9 +23,18 @@ use crate::ast::Input;
 use crate::generics::{self, Params};
 use crate::span;
 
+/// The impl a where-clause is for: it decides what a `#[nested]` field must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Impl {
+    /// `Rebuild`.
+    Rebuild,
+    /// `FromBlueprint`, and the serde impls that go through the blueprint.
+    FromBlueprint,
+}
+
 /// The type's where-clause, the inferred bounds and `extra` predicates, as tokens
 /// (`where ...` or nothing).
-pub fn where_clause(input: &Input, extra: &[TokenStream]) -> TokenStream {
+pub fn where_clause(input: &Input, of: Impl, extra: &[TokenStream]) -> TokenStream {
     let mut predicates: Vec<TokenStream> = input
         .generics
         .where_clause
@@ -38,11 +51,22 @@ pub fn where_clause(input: &Input, extra: &[TokenStream]) -> TokenStream {
         } else {
             quote!(::core::clone::Clone)
         };
+        let nested = match of {
+            Impl::Rebuild => quote!(::guardian_core::Rebuild),
+            Impl::FromBlueprint => quote!(::guardian_core::FromBlueprint),
+        };
         for field in input.fields() {
-            if field.is_config() && generics::mentions(field.ty, &params) {
+            let bound = if field.is_config() {
+                &copy
+            } else if field.is_nested() && !generics::mentions_self(field.ty) {
+                &nested
+            } else {
+                continue;
+            };
+            if generics::mentions(field.ty, &params) {
                 let ty = span::generated(field.ty.to_token_stream(), Some(&self_ty));
                 let at = span::user(span::of_type(field.ty));
-                predicates.push(quote_spanned!(at=> #ty: #copy));
+                predicates.push(quote_spanned!(at=> #ty: #bound));
             }
         }
     }

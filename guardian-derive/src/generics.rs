@@ -84,6 +84,17 @@ pub fn mentions(ty: &Type, params: &Params) -> bool {
     !params.is_empty() && ty_mentions(ty, params)
 }
 
+/// Whether `ty` mentions `Self`.
+pub fn mentions_self(ty: &Type) -> bool {
+    let only_self = Params {
+        names: Vec::new(),
+        lifetimes: vec![String::new()],
+    };
+    // `Params::names` counts `Self` for any non-empty set; a lifetime without a name
+    // matches nothing else.
+    ty_mentions(ty, &only_self)
+}
+
 fn ty_mentions(ty: &Type, params: &Params) -> bool {
     match ty {
         Type::Path(ty) => {

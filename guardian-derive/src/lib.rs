@@ -40,8 +40,9 @@ mod tests;
 use proc_macro::TokenStream;
 
 /// Derives `guardian_core::Rebuild`: `#[config]` fields are cloned, `#[resource]`
-/// fields reopened through their factory. See `guardian_core`'s docs.
-#[proc_macro_derive(Rebuild, attributes(config, resource, rebuild, serde))]
+/// fields reopened through their factory, `#[nested]` fields rebuilt. See
+/// `guardian_core`'s docs.
+#[proc_macro_derive(Rebuild, attributes(config, resource, nested, rebuild, serde))]
 pub fn derive_rebuild(input: TokenStream) -> TokenStream {
     derive(input.into()).into()
 }

@@ -55,18 +55,19 @@ fn check_derives(cx: &Ctxt, input: &Input) {
 /// A packed struct's fields cannot be borrowed, and `rebuild()` lends each live
 /// resource to `Factory::reopen`.
 fn check_packed(cx: &Ctxt, input: &Input, field: &Field) {
-    if input.attrs.packed.is_none() || !field.is_resource() {
+    if input.attrs.packed.is_none() || !field.is_live() {
         return;
     }
     let attr = field
         .original
         .attrs
         .iter()
-        .find(|attr| attr.path().is_ident("resource"));
-    let message = "a `#[repr(packed)]` struct cannot hold `#[resource]` fields: `rebuild()` \
-                   lends the live resource to `Factory::reopen` by reference, and a field of \
-                   a packed struct cannot be borrowed. Remove `#[repr(packed)]`, or keep the \
-                   packed data in a `#[config]` field of its own packed type";
+        .find(|attr| attr.path().is_ident("resource") || attr.path().is_ident("nested"));
+    let message = "a `#[repr(packed)]` struct cannot hold `#[resource]` or `#[nested]` \
+                   fields: `rebuild()` lends each live value by reference (to \
+                   `Factory::reopen`, to `Rebuild::rebuild`), and a field of a packed struct \
+                   cannot be borrowed. Remove `#[repr(packed)]`, or keep the packed data in a \
+                   `#[config]` field of its own packed type";
     match attr {
         Some(attr) => cx.error_spanned_by(attr, message),
         None => cx.push(syn::Error::new(field.span(), message)),
@@ -78,8 +79,9 @@ fn check_role(cx: &Ctxt, field: &Field) {
         cx.push(syn::Error::new(
             field.span(),
             format!(
-                "field `{}` has no role: mark it `#[config]` (copied on rebuild) or \
-                 `#[resource(factory = ..., from = ...)]` (reopened on rebuild)",
+                "field `{}` has no role: mark it `#[config]` (copied on rebuild), \
+                 `#[resource(factory = ..., from = ...)]` (reopened on rebuild) or \
+                 `#[nested]` (a `Rebuild` value, rebuilt on rebuild)",
                 field.name()
             ),
         ));
@@ -113,11 +115,12 @@ fn check_resource_from(cx: &Ctxt, variant: &Variant, field: &Field) {
             ),
         ),
         Some(target) => match &target.attrs.role {
-            Some(Role::Resource(_)) => cx.error_spanned_by(
+            Some(Role::Resource(_) | Role::Nested) => cx.error_spanned_by(
                 from,
                 format!(
-                    "`from = {}` names a `#[resource]` field: a resource is opened from a \
-                     `#[config]` field (its recipe), never from another live resource",
+                    "`from = {}` names a live field: a resource is opened from a \
+                     `#[config]` field (its recipe), never from another resource or a \
+                     `#[nested]` value",
                     member_name(from)
                 ),
             ),

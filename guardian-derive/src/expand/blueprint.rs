@@ -45,13 +45,19 @@ fn forwarded(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
         .filter(|attr| attr.path().is_ident("doc") || attr.path().is_ident("serde"))
 }
 
-/// Config fields with their member in the blueprint: the same name, or their index
-/// among the config fields of a tuple body.
-fn config_members<'v, 'a>(variant: &'v Variant<'a>) -> Vec<(usize, &'v Field<'a>, Member)> {
+/// Whether a field is in the blueprint: a config field, as it is, or a nested value,
+/// as its own blueprint.
+fn in_blueprint(field: &Field) -> bool {
+    field.is_config() || field.is_nested()
+}
+
+/// The blueprint's fields with their member there: the same name, or their index
+/// among the blueprint's fields of a tuple body.
+fn members<'v, 'a>(variant: &'v Variant<'a>) -> Vec<(usize, &'v Field<'a>, Member)> {
     let mut position = 0;
     let mut out = Vec::new();
     for (index, field) in variant.fields.iter().enumerate() {
-        if !field.is_config() {
+        if !in_blueprint(field) {
             continue;
         }
         let member = match &field.member {
@@ -67,18 +73,22 @@ fn config_members<'v, 'a>(variant: &'v Variant<'a>) -> Vec<(usize, &'v Field<'a>
     out
 }
 
-/// The blueprint's fields, written as a struct or variant body. A field type that
-/// names `Self` names the original type (`Vec<Self>` in `Tree` is `Vec<Tree>`, in the
-/// blueprint as in the type).
+/// The blueprint's fields, written as a struct or variant body: each config field as
+/// it is, each nested value as its blueprint (`<Shard as FromBlueprint>::Blueprint`).
+/// A field type that names `Self` names the original type (`Vec<Self>` in `Tree` is
+/// `Vec<Tree>`, in the blueprint as in the type).
 fn body(variant: &Variant, self_ty: &TokenStream) -> TokenStream {
     let fields = variant
         .fields
         .iter()
-        .filter(|field| field.is_config())
+        .filter(|field| in_blueprint(field))
         .map(|field| {
             let attrs = forwarded(&field.original.attrs);
             let vis = &field.original.vis;
-            let ty = span::generated(field.ty.to_token_stream(), Some(self_ty));
+            let mut ty = span::generated(field.ty.to_token_stream(), Some(self_ty));
+            if field.is_nested() {
+                ty = quote!(<#ty as ::guardian_core::FromBlueprint>::Blueprint);
+            }
             match &field.original.ident {
                 Some(ident) => quote!(#(#attrs)* #vis #ident: #ty),
                 None => quote!(#(#attrs)* #vis #ty),
@@ -99,7 +109,9 @@ fn definition(input: &Input, attr: &BlueprintAttr, name: &Ident) -> TokenStream 
     } else {
         quote!(<#params>)
     };
-    let where_clause = &input.generics.where_clause;
+    // The inferred bounds: a nested field's blueprint is a projection that needs its
+    // type to be `FromBlueprint` wherever the blueprint type is named.
+    let where_clause = bound::where_clause(input, bound::Impl::FromBlueprint, &[]);
     let type_name = input.name();
     let doc = format!(
         "The blueprint of [`{type_name}`]: its `#[config]` fields, without its resources. \
@@ -163,7 +175,7 @@ fn impl_from_blueprint(input: &Input, name: &Ident, locals: &mut Locals) -> Toke
     let ident = type_ident(input);
     let type_name = input.name();
     let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
-    let where_clause = bound::where_clause(input, &[]);
+    let where_clause = bound::where_clause(input, bound::Impl::FromBlueprint, &[]);
     let blueprint = locals.named("blueprint");
     let packed = input.attrs.packed.is_some();
 
@@ -191,7 +203,7 @@ fn impl_from_blueprint(input: &Input, name: &Ident, locals: &mut Locals) -> Toke
                     type_name: &type_name,
                 };
                 let path = path(variant);
-                let pattern = body.pattern(locals, Field::is_config);
+                let pattern = body.pattern(locals, in_blueprint);
                 let copy = copy_body(&body, name, false, locals);
                 copies.extend(quote!(#path #pattern => #copy,));
                 builds.extend(build_arm(&type_name, name, variant, locals));
@@ -228,11 +240,15 @@ fn impl_from_blueprint(input: &Input, name: &Ident, locals: &mut Locals) -> Toke
 /// `Blueprint::V { config: clone(field), .. }`, from a body reached through `body`.
 fn copy_body(body: &Body, name: &Ident, packed: bool, locals: &mut Locals) -> TokenStream {
     let target = blueprint_path(name, body.variant);
-    let values: Vec<TokenStream> = config_members(body.variant)
+    let values: Vec<TokenStream> = members(body.variant)
         .into_iter()
         .map(|(index, field, member)| {
             let at = span::user(span::of_type(field.ty));
-            if packed {
+            if field.is_nested() {
+                let ty = span::generated(field.ty.to_token_stream(), None);
+                let value = body.reference(locals, index, at);
+                quote_spanned!(at=> #member: <#ty as ::guardian_core::FromBlueprint>::blueprint(#value))
+            } else if packed {
                 let ty = span::generated(field.ty.to_token_stream(), None);
                 let value = body.value(locals, index);
                 quote_spanned!(at=> #member: <#ty as ::guardian_core::__private::PackedCopy>::packed({ #value }))
@@ -248,7 +264,7 @@ fn copy_body(body: &Body, name: &Ident, packed: bool, locals: &mut Locals) -> To
 /// `Blueprint::V { config: __guardian_fieldN } => { open resources; Ok(Self::V { .. }) }`.
 fn build_arm(type_name: &str, name: &Ident, variant: &Variant, locals: &mut Locals) -> TokenStream {
     let source = blueprint_path(name, variant);
-    let members: Vec<TokenStream> = config_members(variant)
+    let members: Vec<TokenStream> = members(variant)
         .into_iter()
         .map(|(index, _, member)| {
             let binding = Body::binding(locals, index);
@@ -260,7 +276,7 @@ fn build_arm(type_name: &str, name: &Ident, variant: &Variant, locals: &mut Loca
         reach: Reach::BoundOwned,
         type_name,
     };
-    let opens = body.open_resources(locals, Opening::Open);
+    let opens = body.open_live(locals, Opening::Open);
     let path = path(variant);
     let values: Vec<TokenStream> = variant
         .fields

@@ -130,27 +130,34 @@ impl<'a> Body<'_, 'a> {
         quote!({ #(#fields,)* #rest })
     }
 
-    /// `let __guardian_openN = ...;` for every resource of the body, in declaration
-    /// order. If one fails, the ones opened before it are closed, in reverse order, and
-    /// its error is returned.
-    pub fn open_resources(&self, locals: &mut Locals, opening: Opening) -> TokenStream {
+    /// `let __guardian_openN = ...;` for every live field of the body (a resource,
+    /// opened through its factory, or a nested value, rebuilt), in declaration order.
+    /// If one fails, the ones opened before it are closed, in reverse order, and its
+    /// error is returned.
+    pub fn open_live(&self, locals: &mut Locals, opening: Opening) -> TokenStream {
         let mut out = TokenStream::new();
-        if !self.variant.fields.iter().any(Field::is_resource) {
-            // No variable at all: a body without resources needs no shield.
+        if !self.variant.fields.iter().any(Field::is_live) {
+            // No variable at all: a body without live fields needs no shield.
             return out;
         }
         let mut opened: Vec<(usize, &Field)> = Vec::new();
         let closing = locals.named("closing");
-        let resource = locals.named("resource");
+        let value = locals.named("value");
         let error = locals.named("error");
         let variant = variant_name(self.variant);
         let type_name = self.type_name;
         for (index, field) in self.variant.fields.iter().enumerate() {
-            let Some(attr) = field.resource() else {
-                continue;
+            let (call, failed) = match field.resource() {
+                Some(attr) => (
+                    self.open_call(locals, index, field, attr, opening),
+                    quote!(open_failed),
+                ),
+                None if field.is_nested() => {
+                    (self.nested_call(locals, index, field, opening), quote!(nested_failed))
+                }
+                None => continue,
             };
             let open = locals.numbered("open", index);
-            let call = self.open_call(locals, index, field, attr, opening);
             let name = field.name();
             let rollback: Vec<TokenStream> = opened
                 .iter()
@@ -163,12 +170,12 @@ impl<'a> Body<'_, 'a> {
             let mutable = (!rollback.is_empty()).then(|| quote!(mut));
             out.extend(quote! {
                 let #open = match #call {
-                    ::core::result::Result::Ok(#resource) => #resource,
+                    ::core::result::Result::Ok(#value) => #value,
                     ::core::result::Result::Err(#error) => {
                         let #mutable #closing = ::guardian_core::__private::closing(#type_name, #variant);
                         #(#rollback)*
                         return ::core::result::Result::Err(
-                            ::guardian_core::__private::open_failed(#closing, #name, #error),
+                            ::guardian_core::__private::#failed(#closing, #name, #error),
                         );
                     }
                 };
@@ -176,6 +183,24 @@ impl<'a> Body<'_, 'a> {
             opened.push((index, field));
         }
         out
+    }
+
+    /// `<FieldTy as Rebuild>::rebuild(&field)` (or, from a blueprint,
+    /// `<FieldTy as FromBlueprint>::from_blueprint(field)`), spanned on the field's
+    /// type so that a type that is not `Rebuild` is reported there.
+    fn nested_call(&self, locals: &mut Locals, index: usize, field: &Field, opening: Opening) -> TokenStream {
+        let at = span::user(span::of_type(field.ty));
+        let ty = span::generated(field.ty.to_token_stream(), None);
+        match opening {
+            Opening::Reopen => {
+                let live = self.reference(locals, index, at);
+                quote_spanned!(at=> <#ty as ::guardian_core::Rebuild>::rebuild(#live))
+            }
+            Opening::Open => {
+                let blueprint = self.value(locals, index);
+                quote_spanned!(at=> <#ty as ::guardian_core::FromBlueprint>::from_blueprint(#blueprint))
+            }
+        }
     }
 
     /// The factory's `open(config)` or `reopen(config, live)` for one resource, each
@@ -231,12 +256,25 @@ impl<'a> Body<'_, 'a> {
     }
 }
 
-/// `checked(factory).close(&mut closing, "name", value);` for one resource.
+/// `checked(factory).close(&mut closing, "name", value);` for one resource, or
+/// `close_nested(&mut closing, "name", <FieldTy as Rebuild>::close(value));` for a
+/// nested value.
 pub fn close_call(closing: &Ident, field: &Field, value: &TokenStream) -> TokenStream {
-    let Some(attr) = field.resource() else {
-        return TokenStream::new();
-    };
     let name = field.name();
+    let Some(attr) = field.resource() else {
+        if !field.is_nested() {
+            return TokenStream::new();
+        }
+        let at = span::user(span::of_type(field.ty));
+        let ty = span::generated(field.ty.to_token_stream(), None);
+        return quote_spanned! {at=>
+            ::guardian_core::__private::close_nested(
+                &mut #closing,
+                #name,
+                <#ty as ::guardian_core::Rebuild>::close(#value),
+            );
+        };
+    };
     let typed = field_typed(field, &factory_expr(attr));
     quote!(#typed.close(&mut #closing, #name, #value);)
 }

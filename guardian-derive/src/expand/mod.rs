@@ -66,13 +66,13 @@ fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {
     let ident = type_ident(input);
     // The name appears only in errors, which only resources can raise: a config-only
     // type skips the conversion.
-    let type_name = if input.has_resources() {
+    let type_name = if input.has_live() {
         input.name()
     } else {
         String::new()
     };
     let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
-    let where_clause = bound::where_clause(input, &[]);
+    let where_clause = bound::where_clause(input, bound::Impl::Rebuild, &[]);
     let packed = input.attrs.packed.is_some();
 
     let (rebuild, close) = match &input.data {
@@ -107,7 +107,7 @@ fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {
                     reach: Reach::BoundOwned,
                     ..body
                 };
-                let pattern = body.pattern(locals, crate::ast::Field::is_resource);
+                let pattern = body.pattern(locals, crate::ast::Field::is_live);
                 let close = close_body(&body, locals);
                 closes.extend(quote!(#path #pattern => { #close }));
             }
@@ -120,9 +120,9 @@ fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {
         Data::Union(_) => return TokenStream::new(),
     };
 
-    // Without resources, the trait's provided `close` (drop the value) is exactly
+    // Without live fields, the trait's provided `close` (drop the value) is exactly
     // right, and not emitting one saves compile time on config-only types.
-    let close = input.has_resources().then(|| {
+    let close = input.has_live().then(|| {
         let at = span::user(input.ident.span());
         let probe = quote_spanned! {at=>
             <_ as ::guardian_core::__private::CloseWithoutDrop<Self>>::confirm(
@@ -159,11 +159,11 @@ fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {
 /// into one stream: building a stream per field and concatenating them costs a
 /// round trip to the compiler each, which was a third of the macro's own time.
 fn rebuild_body(body: &Body, packed: bool, locals: &mut Locals) -> TokenStream {
-    let opens = body.open_resources(locals, Opening::Reopen);
+    let opens = body.open_live(locals, Opening::Reopen);
     let path = path(body.variant);
     let mut values = TokenStream::new();
     for (index, field) in body.variant.fields.iter().enumerate() {
-        if field.is_resource() {
+        if field.is_live() {
             let member = generated_member(&field.member);
             let open = locals.numbered("open", index);
             values.extend(quote!(#member: #open,));
@@ -192,7 +192,7 @@ fn close_body(body: &Body, locals: &mut Locals) -> TokenStream {
         .fields
         .iter()
         .enumerate()
-        .filter(|(_, field)| field.is_resource())
+        .filter(|(_, field)| field.is_live())
         .collect();
     if resources.is_empty() {
         return quote!(::core::result::Result::Ok(()));

@@ -16,6 +16,7 @@ pub fn expand(input: &Input, name: &Ident, locals: &mut Locals) -> TokenStream {
     let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
     let serialize_where = bound::where_clause(
         input,
+        bound::Impl::FromBlueprint,
         &[quote!(#name #ty_generics: ::guardian_core::__private::serde::Serialize)],
     );
     let de = syn::Lifetime::new("'__guardian_de", Span::call_site());
@@ -27,6 +28,7 @@ pub fn expand(input: &Input, name: &Ident, locals: &mut Locals) -> TokenStream {
     let (de_impl_generics, _, _) = de_generics.split_for_impl();
     let deserialize_where = bound::where_clause(
         input,
+        bound::Impl::FromBlueprint,
         &[quote!(#name #ty_generics: ::guardian_core::__private::serde::Deserialize<#de>)],
     );
     let serializer = locals.named("serializer");
