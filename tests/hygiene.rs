@@ -207,7 +207,7 @@ fn derived_code_runs_under_shadowing()
 }
 
 /// `#[rebuild(serde)]` in a module of its own: the blueprint's serde impls are
-/// serde_derive's, whose expansion binds `__field0`, `__value`... and names its
+/// `serde_derive`'s, whose expansion binds `__field0`, `__value`... and names its
 /// generics `__S` and `__D` (serde's own reserved names, which no `#[derive(Serialize)]`
 /// type may use). Our names are shadowed here as above.
 #[cfg(feature = "serde")]

@@ -734,7 +734,7 @@ struct Header {
 }
 
 #[derive(Debug, Rebuild)]
-#[repr(packed(2))]
+#[repr(C, packed(2))]
 struct Sample<T: Copy> {
     #[config]
     at: u64,

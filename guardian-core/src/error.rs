@@ -213,14 +213,16 @@ impl RebuildError {
     /// type with [`of_type`](RebuildError::of_type) once the path is complete.
     #[must_use]
     pub fn within(mut self, segment: PathSegment) -> Self {
-        for failure in &mut self.0.failures {
-            failure.path.prefix(segment.clone());
-        }
-        if let Some(cleanup) = &mut self.0.cleanup {
-            for failure in &mut cleanup.failures {
-                failure.path.prefix(segment.clone());
-            }
-        }
+        let inner = &mut *self.0;
+        let cleanup = inner.cleanup.iter_mut().flat_map(|c| c.failures.iter_mut());
+        prefix_all(
+            inner
+                .failures
+                .iter_mut()
+                .map(|f| &mut f.path)
+                .chain(cleanup.map(|f| &mut f.path)),
+            segment,
+        );
         self
     }
 
@@ -491,10 +493,12 @@ impl CloseError {
     /// Adds every failure of `inner`, the close of a value held at `segment` (a field,
     /// an element, a map entry), with `segment` in front of its paths.
     pub fn push_nested(&mut self, segment: PathSegment, inner: CloseError) {
-        for mut failure in inner.failures {
-            failure.path.prefix(segment.clone());
-            self.failures.push(failure);
-        }
+        let start = self.failures.len();
+        self.failures.extend(inner.failures);
+        prefix_all(
+            self.failures[start..].iter_mut().map(|f| &mut f.path),
+            segment,
+        );
     }
 
     #[cold]
@@ -569,6 +573,18 @@ impl fmt::Display for CloseError {
 }
 
 impl Error for CloseError {}
+
+/// Puts `segment` in front of every path (cloned for all but the last).
+fn prefix_all<'a>(paths: impl Iterator<Item = &'a mut FieldPath>, segment: PathSegment) {
+    let mut paths = paths.peekable();
+    while let Some(path) = paths.next() {
+        if paths.peek().is_none() {
+            path.prefix(segment);
+            return;
+        }
+        path.prefix(segment.clone());
+    }
+}
 
 /// Displays an error followed by its chain of sources, `a: b: c`: the one way this
 /// crate prints a whole chain (a [`CloseError`]'s failures, a serde load error).

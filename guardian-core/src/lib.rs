@@ -233,7 +233,9 @@ pub mod sqlite;
 pub mod sync;
 
 pub use blueprint::FromBlueprint;
-pub use error::{BoxError, CloseError, CloseFailure, FieldPath, OpenFailure, PathSegment, RebuildError};
+pub use error::{
+    BoxError, CloseError, CloseFailure, FieldPath, OpenFailure, PathSegment, RebuildError,
+};
 pub use factory::{Factory, Rebuild};
 
 /// Derives [`Rebuild`](trait@Rebuild): `#[config]` fields are cloned, `#[resource]`

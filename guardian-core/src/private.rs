@@ -217,7 +217,8 @@ where
 #[cold]
 #[inline(never)]
 fn rebuild_error(cleanup: CloseError, field: &'static str, error: BoxError) -> RebuildError {
-    RebuildError::from_box(cleanup.type_name(), cleanup.variant(), field, error).with_cleanup(cleanup)
+    RebuildError::from_box(cleanup.type_name(), cleanup.variant(), field, error)
+        .with_cleanup(cleanup)
 }
 
 /// The error of a rebuild whose `#[nested]` field `field` failed to rebuild (with
@@ -226,7 +227,12 @@ fn rebuild_error(cleanup: CloseError, field: &'static str, error: BoxError) -> R
 /// one error per level.
 #[cold]
 #[inline(never)]
-pub fn nested_failed(cleanup: CloseError, field: &'static str, error: RebuildError) -> RebuildError {
+#[must_use]
+pub fn nested_failed(
+    cleanup: CloseError,
+    field: &'static str,
+    error: RebuildError,
+) -> RebuildError {
     error
         .within(PathSegment::Field(field))
         .of_type(cleanup.type_name(), cleanup.variant())

@@ -152,9 +152,10 @@ impl<'a> Body<'_, 'a> {
                     self.open_call(locals, index, field, attr, opening),
                     quote!(open_failed),
                 ),
-                None if field.is_nested() => {
-                    (self.nested_call(locals, index, field, opening), quote!(nested_failed))
-                }
+                None if field.is_nested() => (
+                    self.nested_call(locals, index, field, opening),
+                    quote!(nested_failed),
+                ),
                 None => continue,
             };
             let open = locals.numbered("open", index);
@@ -188,7 +189,13 @@ impl<'a> Body<'_, 'a> {
     /// `<FieldTy as Rebuild>::rebuild(&field)` (or, from a blueprint,
     /// `<FieldTy as FromBlueprint>::from_blueprint(field)`), spanned on the field's
     /// type so that a type that is not `Rebuild` is reported there.
-    fn nested_call(&self, locals: &mut Locals, index: usize, field: &Field, opening: Opening) -> TokenStream {
+    fn nested_call(
+        &self,
+        locals: &mut Locals,
+        index: usize,
+        field: &Field,
+        opening: Opening,
+    ) -> TokenStream {
         let at = span::user(span::of_type(field.ty));
         let ty = span::generated(field.ty.to_token_stream(), None);
         match opening {
