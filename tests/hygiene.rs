@@ -1,77 +1,133 @@
-//! Derived code compiles whatever the user has shadowed or denied: it names
-//! everything by its full path and its locals cannot collide with the user's names.
+//! Derived code compiles whatever the user has shadowed, denied or named like its
+//! locals: it names everything by its full path, and no item of the user's scope can
+//! capture one of its variables.
+//!
+//! A pattern's identifier that resolves to a `const` or a unit struct is a constant
+//! pattern, not a new variable; below, every local name the expansion uses (and the
+//! names it used before) is such an item in this module, next to every shape of
+//! derive (struct, tuple, unit, generic enum, blueprint, serde), and the derived code
+//! must still compile and behave.
 #![no_implicit_prelude]
 #![deny(warnings, unused_qualifications, clippy::all, clippy::pedantic)]
+#![allow(non_upper_case_globals, non_camel_case_types, dead_code)]
 
 // Shadow the names generated code could otherwise pick up.
-#[allow(dead_code)]
 type Result = ();
-#[allow(dead_code)]
 type Option = ();
-#[allow(dead_code, non_camel_case_types)]
 struct Ok;
-#[allow(dead_code, non_camel_case_types)]
 struct Err;
-#[allow(dead_code, non_camel_case_types)]
 struct Some;
-#[allow(dead_code, non_camel_case_types)]
 struct None;
-#[allow(dead_code)]
 struct Box;
-#[allow(dead_code)]
 trait Clone {}
-#[allow(dead_code)]
 trait Copy {}
-#[allow(dead_code)]
+trait Drop {}
 mod core {}
-#[allow(dead_code)]
 mod std {}
-#[allow(dead_code)]
 mod guardian {}
-#[allow(dead_code)]
 mod __private {}
 
-use ::guardian_core::Rebuild;
+/// Items named like the expansion's variables: constants and unit structs, which
+/// would turn a `let` or a `match` arm into a constant pattern.
+macro_rules! shadow_the_expansions_locals {
+    () => {
+        const __guardian_field0: u8 = 0;
+        const __guardian_field1: u8 = 1;
+        const __guardian_field2: u8 = 2;
+        const __guardian_field3: u8 = 3;
+        const __guardian_open0: u8 = 0;
+        const __guardian_open1: u8 = 1;
+        const __guardian_open2: u8 = 2;
+        const __guardian_open3: u8 = 3;
+        struct __guardian_closing;
+        struct __guardian_resource;
+        struct __guardian_error;
+        struct __guardian_factory;
+        struct __guardian_blueprint;
+        struct __guardian_serializer;
+        struct __guardian_deserializer;
+        struct __guardian_value;
+        static __guardian_not_clone: u8 = 0;
+    };
+}
 
-/// A factory that counts nothing and opens a unit: enough to exercise the expansion.
-struct Unit;
+shadow_the_expansions_locals!();
 
-impl ::guardian_core::Factory for Unit {
+// The names of earlier versions of the expansion (some of which serde_derive's own
+// expansion binds too: see `saved` below).
+const __field0: u8 = 0;
+const __field1: u8 = 1;
+const __open1: u8 = 1;
+struct __factory;
+struct __resource;
+struct __error;
+struct __closing;
+struct __blueprint;
+
+use ::guardian_core::{FromBlueprint, Rebuild};
+
+/// A factory that opens the bytes of its recipe: enough to exercise the expansion.
+struct Bytes;
+
+impl ::guardian_core::Factory for Bytes {
     type Config = str;
     type Resource = ::std::vec::Vec<u8>;
     type Error = ::std::io::Error;
 
     fn open(&self, name: &str) -> ::std::io::Result<::std::vec::Vec<u8>> {
-        ::std::result::Result::Ok(name.as_bytes().to_vec())
+        ::std::result::Result::Ok(::std::borrow::ToOwned::to_owned(name.as_bytes()))
     }
 }
 
-/// Named fields, one of each role, with locals that look like the generated ones.
+/// A factory that needs no recipe.
+struct Empty;
+
+impl ::guardian_core::Factory for Empty {
+    type Config = ();
+    type Resource = ::std::vec::Vec<u8>;
+    type Error = ::std::io::Error;
+
+    fn open(&self, (): &()) -> ::std::io::Result<::std::vec::Vec<u8>> {
+        ::std::result::Result::Ok(::std::vec::Vec::new())
+    }
+}
+
+/// Named fields, every role, fields named like the generated locals too.
 #[derive(Rebuild)]
+#[rebuild(blueprint)]
 pub struct Named {
     #[config]
     name: ::std::string::String,
     #[config]
     __field0: u8,
-    #[resource(factory = Unit, from = name)]
-    __open2: ::std::vec::Vec<u8>,
-    #[resource(factory = Unit, from = name)]
+    #[resource(factory = Bytes, from = name)]
+    __guardian_open2: ::std::vec::Vec<u8>,
+    #[resource(factory = Empty)]
     __closing: ::std::vec::Vec<u8>,
 }
 
 /// Tuple fields.
 #[derive(Rebuild)]
+#[rebuild(blueprint)]
 pub struct Tuple(
     #[config] ::std::string::String,
-    #[resource(factory = Unit, from = 0)] ::std::vec::Vec<u8>,
+    #[resource(factory = Bytes, from = 0)] ::std::vec::Vec<u8>,
 );
 
 /// A unit struct.
 #[derive(Rebuild)]
 pub struct Nothing;
 
+/// Config only: no variable at all in the expansion.
+#[derive(Rebuild)]
+pub struct ConfigOnly {
+    #[config]
+    retries: u8,
+}
+
 /// Generics of every kind, with a where clause.
 #[derive(Rebuild)]
+#[rebuild(blueprint)]
 pub enum Generic<'a, T, const N: usize>
 where
     T: ::std::fmt::Debug,
@@ -85,9 +141,14 @@ where
         #[config]
         items: [T; N],
         /// The resource.
-        #[resource(factory = Unit, from = name)]
+        #[resource(factory = Bytes, from = name)]
         bytes: ::std::vec::Vec<u8>,
     },
+    /// A tuple variant.
+    Pair(
+        #[config] u8,
+        #[resource(factory = Empty)] ::std::vec::Vec<u8>,
+    ),
     /// A unit variant.
     Empty,
 }
@@ -99,21 +160,26 @@ fn derived_code_runs_under_shadowing()
     let named = Named {
         name: ::std::borrow::ToOwned::to_owned("n"),
         __field0: 7,
-        __open2: ::std::vec![],
-        __closing: ::std::vec![],
+        __guardian_open2: ::std::vec![],
+        __closing: ::std::vec![1],
     };
     let copy = named.rebuild()?;
-    assert_eq!(copy.__open2, b"n");
-    assert_eq!(copy.__closing, b"n");
+    assert_eq!(copy.__guardian_open2, b"n");
+    assert_eq!(copy.__closing, b"");
     assert_eq!(copy.__field0, 7);
+    let built = Named::from_blueprint(named.blueprint())?;
+    assert_eq!(built.__guardian_open2, b"n");
+    built.close()?;
     copy.close()?;
     named.close()?;
 
     let tuple = Tuple(::std::borrow::ToOwned::to_owned("t"), ::std::vec![]);
     assert_eq!(tuple.rebuild()?.1, b"t");
+    assert_eq!(Tuple::from_blueprint(tuple.blueprint())?.1, b"t");
     tuple.close()?;
 
     Nothing.rebuild()?.close()?;
+    assert_eq!(ConfigOnly { retries: 3 }.rebuild()?.retries, 3);
 
     let generic: Generic<'_, u8, 2> = Generic::Both {
         name: "g",
@@ -124,8 +190,60 @@ fn derived_code_runs_under_shadowing()
         Generic::Both { name, items, bytes } => {
             assert_eq!((name, items, bytes.as_slice()), ("g", [1, 2], &b"g"[..]));
         }
-        Generic::Empty => ::std::panic!("rebuild changed the variant"),
+        Generic::Pair(..) | Generic::Empty => ::std::panic!("rebuild changed the variant"),
+    }
+    match Generic::<'_, u8, 2>::from_blueprint(generic.blueprint())? {
+        Generic::Both { bytes, .. } => assert_eq!(bytes, b"g"),
+        Generic::Pair(..) | Generic::Empty => ::std::panic!("from_blueprint changed the variant"),
     }
     generic.close()?;
+    let pair: Generic<'_, u8, 2> = Generic::Pair(4, ::std::vec![9]);
+    match pair.rebuild()? {
+        Generic::Pair(number, bytes) => assert_eq!((number, bytes.len()), (4, 0)),
+        Generic::Both { .. } | Generic::Empty => ::std::panic!("rebuild changed the variant"),
+    }
+    pair.close()?;
+    ::std::result::Result::Ok(())
+}
+
+/// `#[rebuild(serde)]` in a module of its own: the blueprint's serde impls are
+/// `serde_derive`'s, whose expansion binds `__field0`, `__value`... and names its
+/// generics `__S` and `__D` (serde's own reserved names, which no `#[derive(Serialize)]`
+/// type may use). Our names are shadowed here as above.
+#[cfg(feature = "serde")]
+mod saved {
+    shadow_the_expansions_locals!();
+
+    #[derive(::guardian_core::Rebuild)]
+    #[rebuild(serde)]
+    pub struct Saved<S, D> {
+        #[config]
+        pub name: ::std::string::String,
+        #[config]
+        pub s: ::std::marker::PhantomData<S>,
+        #[config]
+        pub d: ::std::marker::PhantomData<D>,
+        #[resource(factory = super::Bytes, from = name)]
+        pub bytes: ::std::vec::Vec<u8>,
+    }
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn serde_code_runs_under_shadowing()
+-> ::std::result::Result<(), ::std::boxed::Box<dyn ::std::error::Error>> {
+    use saved::Saved;
+    let saved: Saved<u8, u16> = Saved {
+        name: ::std::borrow::ToOwned::to_owned("s"),
+        s: ::std::marker::PhantomData,
+        d: ::std::marker::PhantomData,
+        bytes: ::std::vec![],
+    };
+    let json = ::serde_json::to_string(&saved)?;
+    ::std::assert_eq!(json, r#"{"name":"s","s":null,"d":null}"#);
+    let loaded: Saved<u8, u16> = ::serde_json::from_str(&json)?;
+    ::std::assert_eq!(loaded.bytes, b"s");
+    loaded.close()?;
+    saved.close()?;
     ::std::result::Result::Ok(())
 }

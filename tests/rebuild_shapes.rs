@@ -1,7 +1,9 @@
 //! Every shape the derive accepts works at run time: named, tuple and unit structs,
 //! enums with mixed-role variants, the empty enum, type/lifetime/const generics with
-//! where-clauses, factories given as expressions, `from` with deref coercion, resources
-//! without `from`, `#[config(shared)]`, and raw identifiers.
+//! where-clauses, factories given as expressions, `from` fields that borrow as the
+//! factory's recipe, resources without `from`, `#[config(shared)]`, raw identifiers
+//! (also in `from`), `Self` in field types, `#[repr(packed)]`, type parameters named
+//! like OS handles, and the user's own types named like them.
 
 use std::cell::Cell;
 use std::fmt::Debug;
@@ -649,5 +651,160 @@ fn raw_identifiers_are_named_without_prefix() -> TestResult {
     assert_eq!(original.r#match, "final");
     let err = original.close().expect_err("`type` cannot close");
     assert_eq!(err.failures()[0].field(), "type");
+    Ok(())
+}
+
+/// `from` compares names without `r#`: the field `r#path` is `from = path`, and the
+/// other way round.
+#[derive(Rebuild)]
+struct RawFrom {
+    #[config]
+    r#path: PathBuf,
+    #[resource(factory = ReadFile, from = path)]
+    first: File,
+    #[config]
+    other: PathBuf,
+    #[resource(factory = ReadFile, from = r#other)]
+    second: File,
+}
+
+#[test]
+fn raw_identifiers_in_from_name_the_same_field() -> TestResult {
+    let (_dir, path) = named_file("raw-from")?;
+    let original = RawFrom {
+        first: ReadFile.open(&path)?,
+        second: ReadFile.open(&path)?,
+        r#path: path.clone(),
+        other: path.clone(),
+    };
+    let copy = original.rebuild()?;
+    assert_eq!(target(&copy.first)?, path);
+    assert_eq!(target(&copy.second)?, path);
+    assert_ne!(copy.first.as_raw_fd(), original.first.as_raw_fd());
+    copy.close()?;
+    original.close()?;
+    Ok(())
+}
+
+/// `Self` in the field types of a generic type: the inferred bound is the field's
+/// type written out (`Vec<Tree<T>>: Clone`), as `#[derive(Clone)]` needs it.
+#[derive(Clone, Debug, PartialEq, Rebuild)]
+struct Tree<T> {
+    #[config]
+    value: T,
+    #[config]
+    children: Vec<Self>,
+}
+
+#[derive(Clone, Debug, PartialEq, Rebuild)]
+enum List<T> {
+    Cons(#[config] T, #[config] Option<Box<Self>>),
+    Nil,
+}
+
+#[test]
+fn self_in_field_types_of_a_generic_type() -> TestResult {
+    let leaf = |value| Tree {
+        value,
+        children: vec![],
+    };
+    let tree = Tree {
+        value: "root".to_owned(),
+        children: vec![leaf("a".to_owned()), leaf("b".to_owned())],
+    };
+    assert_eq!(tree.rebuild()?, tree);
+    let list = List::Cons(
+        1_u8,
+        Some(Box::new(List::Cons(2, Some(Box::new(List::Nil))))),
+    );
+    assert_eq!(list.rebuild()?, list);
+    Ok(())
+}
+
+/// A packed struct's fields cannot be borrowed: its config fields are copied out by
+/// value (they must be `Copy`, as for `#[derive(Clone)]`); it may be `Copy` itself,
+/// having no resources.
+#[derive(Clone, Copy, Debug, PartialEq, Rebuild)]
+#[repr(C, packed)]
+struct Header {
+    #[config]
+    tag: u8,
+    #[config]
+    length: u32,
+}
+
+#[derive(Debug, Rebuild)]
+#[repr(C, packed(2))]
+struct Sample<T: Copy> {
+    #[config]
+    at: u64,
+    #[config]
+    value: T,
+}
+
+#[test]
+fn packed_structs_copy_their_fields_by_value() -> TestResult {
+    let header = Header {
+        tag: 7,
+        length: 1_000_000,
+    };
+    assert_eq!(header.rebuild()?, header);
+    let sample = Sample {
+        at: u64::MAX,
+        value: -3.5_f64,
+    };
+    let copy = sample.rebuild()?;
+    let (at, value) = (copy.at, copy.value);
+    assert_eq!((at, value), (u64::MAX, -3.5));
+    Ok(())
+}
+
+/// A type parameter is never an OS handle, whatever its name.
+#[derive(Rebuild)]
+struct Named3<File, Child, Mutex> {
+    #[config]
+    file: File,
+    #[config]
+    children: Vec<Child>,
+    #[config]
+    guard: Option<Mutex>,
+}
+
+/// The user's own types named like handles, written by a path from the crate root.
+mod fs {
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct File(pub String);
+}
+
+#[derive(Rebuild)]
+#[expect(
+    unused_qualifications,
+    reason = "the path from the crate root is how a type named like a handle is written"
+)]
+struct OwnFile {
+    #[config]
+    file: crate::fs::File,
+    #[config]
+    files: Vec<self::fs::File>,
+}
+
+#[test]
+fn handle_names_that_are_not_handles() -> TestResult {
+    let named = Named3 {
+        file: 1_u8,
+        children: vec!["c".to_owned()],
+        guard: Some(2_u16),
+    };
+    let copy = named.rebuild()?;
+    assert_eq!(
+        (copy.file, copy.children, copy.guard),
+        (1, vec!["c".to_owned()], Some(2))
+    );
+    let own = OwnFile {
+        file: fs::File("a.pgn".into()),
+        files: vec![fs::File("b.pgn".into())],
+    };
+    let copy = own.rebuild()?;
+    assert_eq!((copy.file, copy.files), (own.file, own.files));
     Ok(())
 }

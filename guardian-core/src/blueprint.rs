@@ -46,6 +46,11 @@ use crate::{Rebuild, RebuildError};
 /// assert_eq!(client.blueprint().address, "db-1");
 /// # Ok::<(), guardian_core::RebuildError>(())
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no blueprint",
+    label = "`{Self}` does not implement `guardian_core::FromBlueprint`",
+    note = "add `#[rebuild(blueprint)]` (or `#[rebuild(serde)]`) to the derive of `{Self}`: a blueprint of a type with `#[nested]` fields holds their blueprints"
+)]
 pub trait FromBlueprint: Rebuild {
     /// The blueprint: the `#[config]` fields, in the type's own shape.
     type Blueprint;

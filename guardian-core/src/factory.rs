@@ -139,6 +139,11 @@ pub trait Factory {
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Rebuild`: it cannot be rebuilt or closed",
+    label = "`{Self}` does not implement `guardian_core::Rebuild`",
+    note = "derive it on the type with `#[derive(Rebuild)]`; a `#[nested]` field must hold a `Rebuild` value (a plain value belongs in a `#[config]` field, and is cloned)"
+)]
 pub trait Rebuild: Sized {
     /// Returns a copy whose `#[config]` fields are clones and whose `#[resource]`
     /// fields are freshly opened (in declaration order) through their factories'

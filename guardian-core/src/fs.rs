@@ -193,6 +193,15 @@ impl Deref for AbsolutePath {
     }
 }
 
+/// An `AbsolutePath` field feeds a factory whose recipe is a [`Path`]
+/// (`#[resource(factory = ..., from = path)]` lends the field through `Borrow`). It
+/// compares and hashes as the `Path` it holds.
+impl std::borrow::Borrow<Path> for AbsolutePath {
+    fn borrow(&self) -> &Path {
+        &self.0
+    }
+}
+
 impl AsRef<Path> for AbsolutePath {
     fn as_ref(&self) -> &Path {
         &self.0

@@ -233,7 +233,9 @@ pub mod sqlite;
 pub mod sync;
 
 pub use blueprint::FromBlueprint;
-pub use error::{BoxError, CloseError, CloseFailure, RebuildError};
+pub use error::{
+    BoxError, CloseError, CloseFailure, FieldPath, OpenFailure, PathSegment, RebuildError,
+};
 pub use factory::{Factory, Rebuild};
 
 /// Derives [`Rebuild`](trait@Rebuild): `#[config]` fields are cloned, `#[resource]`
@@ -244,3 +246,14 @@ pub use guardian_derive::Rebuild;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+// The traits and types whose names appear in the compiler's messages about derived
+// code ("the trait `ResourceIs<String, AppendFile>` is not implemented for `File`"). The
+// compiler shortens a path to its name only when the item is reachable outside a
+// hidden module, so they are re-exported here, hidden. Generated code names them
+// through `__private`.
+#[doc(hidden)]
+pub use __private::{
+    CloneImplemented, CloneOf, CloseWithoutDrop, DropImplemented, HoldsResources, IsFactory,
+    OpensWithoutRecipe, PackedCopy, RecipeFor, ResourceIs, ResourcesNotCloned,
+};

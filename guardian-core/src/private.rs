@@ -6,51 +6,96 @@
 //! tiny and `#[inline]`; everything else (building errors, recording failures) lives
 //! in one non-generic, `#[cold]` function each, so a derive costs one call per field,
 //! not a copy of the bookkeeping per field.
+//!
+//! # Checks that read well
+//!
+//! Every requirement the generated code places on the user's types is the `Self` bound
+//! of a *trait method* called with a qualified path (`<_ as ResourceIs<File, _>>::
+//! field_typed(factory)`), never a bound in a function's where-clause: a failed where-clause
+//! adds "required by a bound in `guardian_core::__private::...`" with this file's
+//! source, while a failed trait-method call is reported at the call (spanned on the
+//! user's field or attribute) with the trait's `#[diagnostic::on_unimplemented]`
+//! message and nothing else. The traits are re-exported, hidden, at the crate root so
+//! that the compiler's "the trait `X` is not implemented for `Y`" line names them
+//! without this module's path.
 
-use crate::error::{BoxError, CloseError};
+use std::borrow::Borrow;
+use std::marker::PhantomData;
+
+use crate::error::{BoxError, CloseError, PathSegment};
 use crate::{Factory, RebuildError};
 
-/// The resource a factory opens must be the field's type; this trait only exists to
-/// say so, once, on the field, in words that point at the fix.
+/// Imported, under each local name a generated body uses, at the top of that body's
+/// scope. A pattern's identifier that resolves to a `const` or a unit struct is a
+/// constant pattern, not a new variable; importing this *function* under the same name
+/// makes the identifier resolve to it instead, and a pattern that names a function
+/// binds a fresh variable. So a `const __guardian_field0` in the user's module cannot
+/// turn the expansion's variables into patterns (the compiler's own derives are immune
+/// through `def_site` hygiene, which stable proc macros do not have).
+#[inline]
+pub fn binding() {}
+
+/// The value of `factory = ...`, checked to be a [`Factory`] where the user wrote it.
+///
+/// Not a subtrait of `Factory` (a failed supertrait would be reported a second time,
+/// with `Factory`'s own message), and its associated types are `Factory`'s: for a
+/// value that is not a factory they cannot be resolved, so the compiler reports
+/// nothing more about the code that uses them. One mistake, one error.
 #[diagnostic::on_unimplemented(
-    message = "the factory `{Self}` does not open a `{R}`",
-    label = "this `#[resource]` field's type must be the factory's `Resource`",
-    note = "change the field's type to the factory's `Factory::Resource`, or use a factory that opens a `{R}`"
+    message = "`{Self}` is not a guardian `Factory`",
+    label = "`factory = ...` must give a value whose type implements `guardian_core::Factory`",
+    note = "use a built-in factory (`guardian_core::fs`, `net`, `sync`), or implement `guardian_core::Factory` for `{Self}` (only `open` is required)"
 )]
-pub trait Opens<R>: Factory<Resource = R> {}
+pub trait IsFactory {
+    /// `Factory::Config`.
+    type Config: ?Sized;
+    /// `Factory::Resource`.
+    type Resource;
+    /// `Factory::Error`.
+    type Error;
+
+    /// The factory's methods.
+    fn checked(&self) -> Checked<'_, Self, Self::Config, Self::Resource, Self::Error>;
+}
 
 #[diagnostic::do_not_recommend]
-impl<F: Factory<Resource = R> + ?Sized, R> Opens<R> for F {}
+impl<F: Factory + ?Sized> IsFactory for F {
+    type Config = F::Config;
+    type Resource = F::Resource;
+    type Error = F::Error;
 
-/// A factory checked to open the field's type `R`.
-///
-/// Generated code reaches a factory only through [`field`], the one place that states
-/// `F: Opens<R>`, so a factory that does not fit is one error (rustc merges the
-/// identical reports of `rebuild` and `close`), not a cascade: the methods below carry
-/// no bound that could fail again. They call through function pointers that are
-/// constants after inlining, so optimised code calls the factory directly.
-pub struct Field<'f, F: ?Sized, C: ?Sized, R, E> {
+    #[inline]
+    fn checked(&self) -> Checked<'_, F, F::Config, F::Resource, F::Error> {
+        Checked {
+            factory: self,
+            open: F::open,
+            reopen: F::reopen,
+            close: F::close,
+        }
+    }
+}
+
+/// A factory's methods, through function pointers that are constants after inlining,
+/// so optimised code calls the factory directly (callgrind: the derived code runs the
+/// same instructions as hand-written code). `R` is the resource the field holds once
+/// [`ResourceIs`] has checked it; no method carries a bound that could fail again.
+pub struct Checked<'f, F: ?Sized, C: ?Sized, R, E> {
     factory: &'f F,
     open: fn(&F, &C) -> Result<R, E>,
     reopen: fn(&F, &C, &R) -> Result<R, E>,
     close: fn(&F, R) -> Result<(), E>,
 }
 
-/// Checks that `factory` opens the field's type `R`.
-#[inline]
-pub fn field<F, R>(factory: &F) -> Field<'_, F, F::Config, R, F::Error>
-where
-    F: Opens<R> + ?Sized,
-{
-    Field {
-        factory,
-        open: F::open,
-        reopen: F::reopen,
-        close: F::close,
+impl<F: ?Sized, C: ?Sized, R, E> Clone for Checked<'_, F, C, R, E> {
+    #[inline]
+    fn clone(&self) -> Self {
+        *self
     }
 }
 
-impl<F: ?Sized, C: ?Sized, R, E> Field<'_, F, C, R, E>
+impl<F: ?Sized, C: ?Sized, R, E> Copy for Checked<'_, F, C, R, E> {}
+
+impl<F: ?Sized, C: ?Sized, R, E> Checked<'_, F, C, R, E>
 where
     E: std::error::Error + Send + Sync + 'static,
 {
@@ -75,13 +120,85 @@ where
     }
 }
 
+/// The factory `F` opens a `Self` (its `Resource`), which must be the field's type
+/// `T`. `Self` is the factory's resource, so the message can say what it opens.
+#[diagnostic::on_unimplemented(
+    message = "the factory `{F}` opens a resource of type `{Self}`, not `{T}`",
+    label = "this `#[resource]` field's type must be the factory's `Resource`, `{Self}`",
+    note = "change the field's type to `{Self}`, or use a factory whose `Resource` is `{T}`"
+)]
+pub trait ResourceIs<T, F: ?Sized> {
+    /// The factory's methods, typed for the field.
+    fn field_typed<C: ?Sized, E>(checked: Checked<'_, F, C, Self, E>) -> Checked<'_, F, C, T, E>
+    where
+        Self: Sized;
+}
+
+impl<T, F: ?Sized> ResourceIs<T, F> for T {
+    #[inline]
+    fn field_typed<C: ?Sized, E>(checked: Checked<'_, F, C, T, E>) -> Checked<'_, F, C, T, E> {
+        checked
+    }
+}
+
+/// The value of a `from = field`, lent to the factory `F` as its `Config` (`C`).
+///
+/// A field feeds a factory whose `Config` is `C` when it [`Borrow`]s as a `C`: the
+/// same type, `PathBuf` for `Path`, `String` for `str`, `Box<T>` or `Arc<T>` for `T`,
+/// `&T` for `T`, `AbsolutePath` for `Path`. `F` and `C` come from the factory (from
+/// `Borrow` alone, `C` would be inferred as the field's own type).
+#[diagnostic::on_unimplemented(
+    message = "the factory `{F}` opens from a recipe of type `{C}`, but this `from` field is of type `{Self}`",
+    label = "expected `{C}`, found `{Self}`",
+    note = "give the `#[config]` field the type `{C}` (recipe types have a constructor, such as `AbsolutePath::new` or `TcpConfig::new`), or a type that borrows as one (`PathBuf` for `Path`, `String` for `str`)"
+)]
+pub trait RecipeFor<F: ?Sized, C: ?Sized> {
+    /// The field, as the factory's `Config`. The factory comes first, so that `F` and
+    /// `C` are known before the field's type is looked at.
+    fn recipe<'c, R, E>(factory: &Checked<'_, F, C, R, E>, field: &'c Self) -> &'c C;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, F, C> RecipeFor<F, C> for T
+where
+    T: Borrow<C> + ?Sized,
+    F: ?Sized,
+    C: ?Sized,
+{
+    #[inline]
+    fn recipe<'c, R, E>(factory: &Checked<'_, F, C, R, E>, field: &'c T) -> &'c C {
+        let _ = factory;
+        field.borrow()
+    }
+}
+
+/// A factory without `from` is opened from `&()`: its `Config` (`Self`) must be `()`.
+#[diagnostic::on_unimplemented(
+    message = "the factory `{F}` needs a recipe: add `from = <config field>` to `#[resource(...)]`",
+    label = "this factory opens from a recipe of type `{Self}`, not from `()`",
+    note = "name the `#[config]` field that holds the factory's recipe (a path, an address); without `from`, a factory is opened from `&()`"
+)]
+pub trait OpensWithoutRecipe<F: ?Sized> {
+    /// `&()`, as the factory's `Config`.
+    fn no_recipe<R, E>(factory: &Checked<'_, F, Self, R, E>) -> &'static Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<F: ?Sized> OpensWithoutRecipe<F> for () {
+    #[inline]
+    fn no_recipe<R, E>(factory: &Checked<'_, F, (), R, E>) -> &'static () {
+        let _ = factory;
+        &()
+    }
+}
+
 /// The collector of close failures for one value (or one rollback).
 #[inline]
 #[must_use]
 pub fn closing(type_name: &'static str, variant: Option<&'static str>) -> CloseError {
     let errors = CloseError::new(type_name);
     match variant {
-        Some(variant) => errors.in_variant(variant),
+        Some(variant) => errors.with_variant(variant),
         None => errors,
     }
 }
@@ -100,73 +217,192 @@ where
 #[cold]
 #[inline(never)]
 fn rebuild_error(cleanup: CloseError, field: &'static str, error: BoxError) -> RebuildError {
-    let err = RebuildError::from_box(cleanup.type_name(), cleanup.variant(), field, error);
-    if cleanup.failures().is_empty() {
-        err
-    } else {
-        err.with_cleanup(cleanup)
+    RebuildError::from_box(cleanup.type_name(), cleanup.variant(), field, error)
+        .with_cleanup(cleanup)
+}
+
+/// The error of a rebuild whose `#[nested]` field `field` failed to rebuild (with
+/// `error`, from inside it), after the rollback recorded in `cleanup`: the same
+/// failures, seen from the outer type (their paths start at `field`), never a chain of
+/// one error per level.
+#[cold]
+#[inline(never)]
+#[must_use]
+pub fn nested_failed(
+    cleanup: CloseError,
+    field: &'static str,
+    error: RebuildError,
+) -> RebuildError {
+    error
+        .within(PathSegment::Field(field))
+        .of_type(cleanup.type_name(), cleanup.variant())
+        .with_cleanup(cleanup)
+}
+
+/// Records the failures of closing the `#[nested]` field `field`, under its name.
+#[inline]
+pub fn close_nested(errors: &mut CloseError, field: &'static str, closed: Result<(), CloseError>) {
+    if let Err(inner) = closed {
+        nested_close_failed(errors, field, inner);
     }
 }
 
-/// The factory value of a `#[resource(factory = ...)]`, checked to be a [`Factory`]
-/// where the user wrote it.
-#[inline]
-pub fn factory<F: IsFactory + ?Sized>(factory: &F) -> &F {
-    factory
+#[cold]
+#[inline(never)]
+fn nested_close_failed(errors: &mut CloseError, field: &'static str, inner: CloseError) {
+    errors.push_nested(PathSegment::Field(field), inner);
 }
 
-/// [`Factory`], under a name whose only impl is hidden from diagnostics, so that a
-/// value that is not a factory gets one message (not a list of every factory that
-/// happens to exist, which would change with the enabled features).
+/// A config field of a `#[repr(packed)]` struct, copied out by value: its fields
+/// cannot be borrowed, so they must be `Copy` (as `#[derive(Clone)]` requires). The
+/// bound is on the impl, not a supertrait, so that it is reported once, in our words.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a guardian `Factory`",
-    label = "`factory = ...` must give a value whose type implements `guardian_core::Factory`",
-    note = "use a built-in factory (`guardian_core::fs`, `net`, `sync`), or implement `guardian_core::Factory` for `{Self}` (only `open` is required)"
+    message = "`{Self}` is not `Copy`, and the fields of a `#[repr(packed)]` struct are copied by value",
+    label = "a field of a packed struct cannot be borrowed to be cloned",
+    note = "`#[derive(Clone)]` has the same rule: make this field's type `Copy`, or remove `#[repr(packed)]`"
 )]
-pub trait IsFactory: Factory {}
-
-#[diagnostic::do_not_recommend]
-impl<F: Factory + ?Sized> IsFactory for F {}
-
-/// Implemented here for every `Copy` type, and by `#[derive(Rebuild)]` for the
-/// derived type: the two impls conflict (E0119) exactly when the derived type is
-/// `Copy`, which a `Rebuild` type must never be (a copy would share every handle and
-/// bypass `rebuild()` and `close()`: remove `Copy` and copy with `rebuild()`).
-pub trait RebuildTypeMustNotBeCopy {}
-
-impl<T: Copy> RebuildTypeMustNotBeCopy for T {}
-
-/// Implemented here for every `Clone` type, and by `#[derive(Rebuild)]` for a derived
-/// type with `#[resource]` fields: the two impls conflict (E0119) exactly when such a
-/// type is `Clone` (cloning would share or duplicate its handles: remove `Clone` and
-/// copy with `rebuild()`).
-pub trait TypeWithResourcesMustNotBeClone {}
-
-impl<T: Clone> TypeWithResourcesMustNotBeClone for T {}
-
-/// The config of a `#[resource]` without `from`: `()`, for a factory that needs no
-/// recipe. A factory that does need one is one error, on the factory.
-#[inline]
-#[must_use]
-pub fn no_config<F>(factory: &F) -> &'static F::Config
-where
-    F: OpensFromNothing + ?Sized,
-{
-    let _ = factory;
-    &()
+pub trait PackedCopy {
+    /// The value (a copy).
+    #[must_use]
+    fn packed(self) -> Self;
 }
 
-/// A factory whose `Config` is `()`; this trait only exists to say, on the factory,
-/// that `from = ...` is missing.
-#[diagnostic::on_unimplemented(
-    message = "the factory `{Self}` needs a recipe: add `from = <config field>` to `#[resource(...)]`",
-    label = "this factory's `Config` is not `()`",
-    note = "without `from`, a factory is opened from `&()`; name the `#[config]` field that holds its `Factory::Config` (a path, an address)"
-)]
-pub trait OpensFromNothing: Factory<Config = ()> {}
-
 #[diagnostic::do_not_recommend]
-impl<F: Factory<Config = ()> + ?Sized> OpensFromNothing for F {}
+impl<T: Copy> PackedCopy for T {
+    #[inline]
+    fn packed(self) -> Self {
+        self
+    }
+}
+
+// --- Refusals on types with resources -------------------------------------------
+//
+// `Clone` and `Drop` are detected by autoref specialisation: `(&Probe::<T>::new())
+// .probe()` finds the method of the impl for `Probe<T>` when its bound holds (`T:
+// Clone`, `T: Drop`), and otherwise, one autoref further, the fallback impl for
+// `&Probe<T>`. The result's type says which; a trait-method call then refuses the bad
+// one with a message of ours.
+
+/// Probes a type for an impl of `Clone` or `Drop` (see the comment above).
+pub struct Probe<T: ?Sized>(PhantomData<T>);
+
+impl<T: ?Sized> Probe<T> {
+    /// A probe of `T`.
+    #[inline]
+    #[must_use]
+    pub const fn new() -> Self {
+        Probe(PhantomData)
+    }
+}
+
+impl<T: ?Sized> Default for Probe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `T` is `Clone` (or `Copy`).
+pub struct CloneImplemented;
+/// `T` is neither `Clone` nor `Copy`.
+pub struct NotClone;
+/// `T` implements `Drop`.
+pub struct DropImplemented;
+/// `T` has no `Drop` impl of its own.
+pub struct NoDrop;
+
+/// Answers [`CloneImplemented`] for a `Clone` type.
+pub trait ProbeClone {
+    /// The answer.
+    #[inline]
+    fn probe_clone(&self) -> CloneImplemented {
+        CloneImplemented
+    }
+}
+impl<T: Clone> ProbeClone for Probe<T> {}
+
+/// Answers [`NotClone`] for any other type.
+pub trait ProbeNotClone {
+    /// The answer.
+    #[inline]
+    fn probe_clone(&self) -> NotClone {
+        NotClone
+    }
+}
+impl<T: ?Sized> ProbeNotClone for &Probe<T> {}
+
+/// Answers [`DropImplemented`] for a type with a `Drop` impl.
+pub trait ProbeDrop {
+    /// The answer.
+    #[inline]
+    fn probe_drop(&self) -> DropImplemented {
+        DropImplemented
+    }
+}
+#[expect(
+    drop_bounds,
+    reason = "exactly the question: whether the type has a `Drop` impl of its own"
+)]
+impl<T: ?Sized + Drop> ProbeDrop for Probe<T> {}
+
+/// Answers [`NoDrop`] for any other type.
+pub trait ProbeNoDrop {
+    /// The answer.
+    #[inline]
+    fn probe_drop(&self) -> NoDrop {
+        NoDrop
+    }
+}
+impl<T: ?Sized> ProbeNoDrop for &Probe<T> {}
+
+/// The answer of the `Clone` probe of a type with resources: only [`NotClone`] passes.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` has `#[resource]` fields, so it must not be `Clone` or `Copy`",
+    label = "a clone would share or duplicate the live handles of `{T}`",
+    note = "remove `Clone` (and `Copy`) from its derives and impls, and copy it with `rebuild()`, which opens a resource of its own for the copy"
+)]
+pub trait ResourcesNotCloned<T: ?Sized> {
+    /// Accepts the answer.
+    #[inline]
+    fn confirm(self)
+    where
+        Self: Sized,
+    {
+    }
+}
+impl<T: ?Sized> ResourcesNotCloned<T> for NotClone {}
+
+/// The answer of the `Drop` probe of a type with resources: only [`NoDrop`] passes.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` implements `Drop`, so `close()` cannot take its resources out",
+    label = "`close()` moves each resource out of `{T}` to hand it to its factory",
+    note = "remove the `Drop` impl: `close()` is where resources are flushed and closed; to close a value when it goes out of scope, keep it in a `guardian_core::Guard`"
+)]
+pub trait CloseWithoutDrop<T: ?Sized> {
+    /// Accepts the answer.
+    #[inline]
+    fn confirm(self)
+    where
+        Self: Sized,
+    {
+    }
+}
+impl<T: ?Sized> CloseWithoutDrop<T> for NoDrop {}
+
+/// The bound of the hidden inherent `clone` method that `#[derive(Rebuild)]` gives a
+/// type with resources. It never holds (`for<'a>` keeps it from being a trivially
+/// false bound, which is an error), so the method can never be called, and a call
+/// reports this message, on `value.clone()` and on `(&value).clone()` alike: an
+/// inherent method is found before `Clone::clone` of the reference, whose "expected
+/// `Logger`, found `&Logger`" would suggest deriving `Clone`.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` holds live resources and cannot be cloned: copy it with `rebuild()`",
+    label = "`{T}` has `#[resource]` fields: call `.rebuild()`, which opens a resource of its own for the copy",
+    note = "a clone would share or duplicate the live handles (a double booking); `rebuild()` copies the `#[config]` fields and reopens every resource from them"
+)]
+pub trait HoldsResources<T: ?Sized> {}
+
+/// See [`HoldsResources`].
+pub struct CloneOf<'a, T: ?Sized>(PhantomData<&'a T>);
 
 /// serde, for the code `#[rebuild(serde)]` generates.
 #[cfg(feature = "serde")]

@@ -1,7 +1,10 @@
-//! Reads `#[config]` and `#[resource(...)]` into plain data, reporting every mistake
-//! (unknown key, duplicate key, missing factory, malformed value) and going on.
+//! Reads the attributes into plain data: a field's `#[config]` or `#[resource(...)]`,
+//! and the type's `#[rebuild(...)]`, visible derives, `#[repr(packed)]` and lint
+//! attributes. Every mistake (unknown key, duplicate key, missing factory, malformed
+//! value) is reported and the reading goes on, as serde's `internals/attr.rs` does.
 
-use proc_macro2::{Span, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
@@ -11,11 +14,15 @@ use syn::{Attribute, Expr, Ident, Member, Path, Token};
 use crate::ctxt::Ctxt;
 
 /// What a field's attribute says it is.
-// One per field, built once per expansion: the size difference costs nothing.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per field, built once per expansion: the size difference costs nothing"
+)]
 pub enum Role {
     Config(ConfigAttr),
     Resource(ResourceAttr),
+    /// `#[nested]`: a value of a type that is itself `Rebuild`.
+    Nested,
 }
 
 /// `#[config]` or `#[config(shared)]`.
@@ -33,17 +40,29 @@ pub struct ResourceAttr {
 /// The attributes of one field.
 pub struct FieldAttrs {
     pub role: Option<Role>,
+    /// Where its `#[serde(...)]` attributes are, as indexes into the field's attributes
+    /// (`valid` decides whether they are allowed).
+    pub serde: Vec<usize>,
 }
 
-/// Traits the user derives beside `Rebuild` in `#[derive(...)]` attributes that the
-/// macro can see (those after `#[derive(Rebuild)]`; the compiler hides the others, so
-/// the generated code also checks this semantically).
+/// What the attributes of the type (or of a variant) say.
 #[derive(Default)]
 pub struct TypeAttrs {
-    pub derives_copy: Option<Path>,
+    /// The first `Clone` or `Copy` the user derives beside `Rebuild`, in the
+    /// `#[derive(...)]` attributes the macro can see (those after `#[derive(Rebuild)]`;
+    /// the compiler hides the others, so the generated code also checks this).
     pub derives_clone: Option<Path>,
     /// `#[rebuild(blueprint ...)]` or `#[rebuild(serde)]`.
     pub blueprint: Option<BlueprintAttr>,
+    /// `#[repr(packed)]` or `#[repr(packed(N))]`, where `packed` is written.
+    pub packed: Option<Span>,
+    /// `allow(...)` for each `#[allow(...)]` or `#[expect(...)]`: the generated items
+    /// carry them, so a lint the user silenced on the type stays silent in them.
+    pub lint_allows: Vec<TokenStream>,
+    /// `#[deprecated]`: the generated items allow `deprecated`, as serde's do.
+    pub deprecated: bool,
+    /// Where its `#[serde(...)]` attributes are, as indexes into its attributes.
+    pub serde: Vec<usize>,
 }
 
 /// What `#[rebuild(...)]` asks for.
@@ -58,28 +77,54 @@ pub struct BlueprintAttr {
 
 const RESOURCE_FORM: &str = "#[resource(factory = MyFactory, from = config_field)]";
 
-/// Reads a field's `#[config]` / `#[resource]` attributes.
+/// The name of an attribute whose path is one identifier (`config`, `serde`), read once:
+/// comparing an identifier with a string goes through the compiler, once per
+/// comparison, which was a measurable part of the derive's cost.
+pub fn name(attr: &Attribute) -> Option<String> {
+    attr.path().get_ident().map(ToString::to_string)
+}
+
+/// Reads a field's `#[config]` / `#[resource]` attributes, and notes its `#[serde]`s.
 pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
     let mut role: Option<Role> = None;
-    for attr in attrs {
-        let this = if attr.path().is_ident("config") {
-            Role::Config(config(cx, attr))
-        } else if attr.path().is_ident("resource") {
-            Role::Resource(resource(cx, attr))
-        } else {
-            continue;
+    let mut serde = Vec::new();
+    for (index, attr) in attrs.iter().enumerate() {
+        let this = match name(attr).as_deref() {
+            Some("config") => Role::Config(config(cx, attr)),
+            Some("resource") => Role::Resource(resource(cx, attr)),
+            Some("nested") => {
+                nested(cx, attr);
+                Role::Nested
+            }
+            Some("serde") => {
+                serde.push(index);
+                continue;
+            }
+            _ => continue,
         };
         if role.is_some() {
             cx.error_spanned_by(
                 attr,
-                "a field has exactly one role: remove this attribute and keep either \
-                 `#[config]` (copied on rebuild) or `#[resource(...)]` (reopened on rebuild)",
+                "a field has exactly one role: remove this attribute and keep one of \
+                 `#[config]` (copied on rebuild), `#[resource(...)]` (reopened on rebuild) or \
+                 `#[nested]` (a `Rebuild` value, rebuilt on rebuild)",
             );
         } else {
             role = Some(this);
         }
     }
-    FieldAttrs { role }
+    FieldAttrs { role, serde }
+}
+
+/// `#[nested]` takes nothing.
+fn nested(cx: &Ctxt, attr: &Attribute) {
+    if !matches!(attr.meta, syn::Meta::Path(_)) {
+        cx.error_spanned_by(
+            attr,
+            "`#[nested]` takes no arguments: write `#[nested]` on a field whose type is \
+             itself `Rebuild` (it is rebuilt and closed with the value)",
+        );
+    }
 }
 
 fn config(cx: &Ctxt, attr: &Attribute) -> ConfigAttr {
@@ -248,42 +293,85 @@ fn path_name(path: &Path) -> String {
     name
 }
 
-/// Reads the container's visible `#[derive(...)]` attributes, and reports `#[config]`
-/// or `#[resource]` placed on the container or a variant instead of a field.
-pub fn container(cx: &Ctxt, attrs: &[Attribute], place: &str) -> TypeAttrs {
+/// Where a container attribute was written, for messages and for what it may hold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Struct,
+    Enum,
+    Union,
+    Variant,
+}
+
+impl Place {
+    fn describe(self) -> &'static str {
+        match self {
+            Place::Struct => "the struct",
+            Place::Enum => "the enum",
+            Place::Union => "the union",
+            Place::Variant => "a variant",
+        }
+    }
+}
+
+/// Reads the attributes of the type or of a variant (`place`): `#[rebuild(...)]`, the
+/// visible `#[derive(...)]`s, `#[repr(packed)]`, the lint attributes the generated
+/// items must carry, and reports `#[config]` or `#[resource]` placed there instead of
+/// on a field.
+pub fn container(cx: &Ctxt, attrs: &[Attribute], place: Place) -> TypeAttrs {
     let mut out = TypeAttrs::default();
-    let is_type = !place.contains("variant");
-    for attr in attrs {
-        if attr.path().is_ident("config") || attr.path().is_ident("resource") {
+    for (index, attr) in attrs.iter().enumerate() {
+        let Some(name) = name(attr) else { continue };
+        let name = name.as_str();
+        if name == "config" || name == "resource" || name == "nested" {
             cx.error_spanned_by(
                 attr,
                 format!(
-                    "`#[{}]` goes on a field, not on {place}: mark each field with `#[config]` or `{RESOURCE_FORM}`",
-                    path_name(attr.path())
+                    "`#[{name}]` goes on a field, not on {}: mark each field with `#[config]`, `{RESOURCE_FORM}` or `#[nested]`",
+                    place.describe(),
                 ),
             );
-        } else if attr.path().is_ident("rebuild") {
-            if is_type {
-                rebuild(cx, attr, &mut out);
-            } else {
+        } else if name == "rebuild" {
+            if place == Place::Variant {
                 cx.error_spanned_by(
                     attr,
                     "`#[rebuild(...)]` goes on the type, not on a variant: write it above the `enum`",
                 );
+            } else {
+                rebuild(cx, attr, &mut out);
             }
-        } else if attr.path().is_ident("derive") {
+        } else if name == "derive" {
             let Ok(paths) = attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
             else {
                 continue;
             };
             for path in paths {
                 let last = path.segments.last().map(|s| s.ident.to_string());
-                match last.as_deref() {
-                    Some("Copy") => out.derives_copy = Some(path),
-                    Some("Clone") => out.derives_clone = Some(path),
-                    _ => {}
+                if matches!(last.as_deref(), Some("Clone" | "Copy")) && out.derives_clone.is_none()
+                {
+                    out.derives_clone = Some(path);
                 }
             }
+        } else if name == "repr" {
+            // A malformed `repr` is the compiler's to report.
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("packed") {
+                    out.packed = Some(meta.path.span());
+                }
+                skip_value(meta.input)
+            });
+        } else if name == "allow" {
+            out.lint_allows.push(attr.meta.to_token_stream());
+        } else if name == "expect" {
+            // An expectation on the type need not be fulfilled by every generated item:
+            // carry it as an `allow`, which silences without expecting.
+            if let syn::Meta::List(list) = &attr.meta {
+                let tokens = &list.tokens;
+                out.lint_allows.push(quote::quote!(allow(#tokens)));
+            }
+        } else if name == "deprecated" {
+            out.deprecated = true;
+        } else if name == "serde" {
+            out.serde.push(index);
         }
     }
     out

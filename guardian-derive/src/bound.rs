@@ -1,31 +1,40 @@
 //! Where-clause inference: `FieldTy: Clone` for every `#[config]` field whose type
-//! mentions a type parameter, and nothing else.
+//! mentions a type parameter (or `Self`), `FieldTy: Rebuild` (or the trait the impl is
+//! for) for every such `#[nested]` field, and nothing else.
 //!
-//! Bounding the field's type, not the parameter (as thiserror does), keeps the impl
-//! as general as the fields allow: a `PhantomData<T>` or `Arc<T>` config field needs
-//! no `T: Clone`. Resource fields add no bound: their factory decides what it opens,
-//! and a user whose factory is generic writes the bounds it needs on the type.
+//! Bounding the field's type, not the parameter (as derive-where and educe do, where
+//! thiserror bounds parameters), keeps the impl as general as the fields allow: a
+//! `PhantomData<T>` or `Arc<T>` config field needs no `T: Clone`. Resource fields add
+//! no bound: their factory decides what it opens, and a user whose factory is generic
+//! writes the bounds it needs on the type.
+//!
+//! A field that mentions `Self` (`Vec<Self>`) is bounded with the type written out
+//! (`Vec<Tree<T>>: Clone`), so a recursive type needs what `#[derive(Clone)]` needs.
+//! A `#[nested]` field that mentions `Self` gets no bound: `Vec<Tree<T>>: Rebuild`
+//! holds through the impl being defined, and bounding it would make every use of the
+//! impl prove itself first (an overflow).
+//! Duplicate predicates are left in: the compiler accepts them, and comparing types
+//! would cost more than it saves.
 
-use std::collections::BTreeSet;
-
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
-use syn::Ident;
 
 use crate::ast::Input;
+use crate::generics::{self, Params};
+use crate::span;
 
-/// The type's where-clause plus the inferred bounds, as tokens (`where ...` or nothing).
-pub fn where_clause(input: &Input) -> TokenStream {
-    where_clause_with(input, Vec::new())
+/// The impl a where-clause is for: it decides what a `#[nested]` field must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Impl {
+    /// `Rebuild`.
+    Rebuild,
+    /// `FromBlueprint`, and the serde impls that go through the blueprint.
+    FromBlueprint,
 }
 
-/// [`where_clause`] plus `extra` predicates.
-pub fn where_clause_with(input: &Input, extra: Vec<TokenStream>) -> TokenStream {
-    let params: BTreeSet<&Ident> = input
-        .generics
-        .type_params()
-        .map(|param| &param.ident)
-        .collect();
+/// The type's where-clause, the inferred bounds and `extra` predicates, as tokens
+/// (`where ...` or nothing).
+pub fn where_clause(input: &Input, of: Impl, extra: &[TokenStream]) -> TokenStream {
     let mut predicates: Vec<TokenStream> = input
         .generics
         .where_clause
@@ -33,24 +42,35 @@ pub fn where_clause_with(input: &Input, extra: Vec<TokenStream>) -> TokenStream 
         .flat_map(|clause| clause.predicates.iter())
         .map(ToTokens::to_token_stream)
         .collect();
+    let params = Params::types(input.generics);
     if !params.is_empty() {
-        let mut seen = BTreeSet::new();
-        for variant in input.variants() {
-            for field in &variant.fields {
-                if !field.is_config() {
-                    continue;
-                }
-                let tokens = field.ty.to_token_stream();
-                if !mentions(tokens.clone(), &params) || !seen.insert(tokens.to_string()) {
-                    continue;
-                }
-                let ty = field.ty;
-                let span = crate::expand::user_span(crate::handles::type_span(ty));
-                predicates.push(quote_spanned!(span=> #ty: ::core::clone::Clone));
+        let self_ty = self_type(input);
+        // A packed struct's fields are copied out by value: they need `Copy`.
+        let copy = if input.attrs.packed.is_some() {
+            quote!(::core::marker::Copy)
+        } else {
+            quote!(::core::clone::Clone)
+        };
+        let nested = match of {
+            Impl::Rebuild => quote!(::guardian_core::Rebuild),
+            Impl::FromBlueprint => quote!(::guardian_core::FromBlueprint),
+        };
+        for field in input.fields() {
+            let bound = if field.is_config() {
+                &copy
+            } else if field.is_nested() && !generics::mentions_self(field.ty) {
+                &nested
+            } else {
+                continue;
+            };
+            if generics::mentions(field.ty, &params) {
+                let ty = span::generated(field.ty.to_token_stream(), Some(&self_ty));
+                let at = span::user(span::of_type(field.ty));
+                predicates.push(quote_spanned!(at=> #ty: #bound));
             }
         }
     }
-    predicates.extend(extra);
+    predicates.extend(extra.iter().cloned());
     if predicates.is_empty() {
         TokenStream::new()
     } else {
@@ -58,12 +78,9 @@ pub fn where_clause_with(input: &Input, extra: Vec<TokenStream>) -> TokenStream 
     }
 }
 
-/// Whether `tokens` name any of `params` (a type parameter, a lifetime's name, a
-/// const parameter), looking inside groups.
-pub fn mentions(tokens: TokenStream, params: &BTreeSet<&Ident>) -> bool {
-    tokens.into_iter().any(|token| match token {
-        TokenTree::Ident(ident) => params.contains(&ident),
-        TokenTree::Group(group) => mentions(group.stream(), params),
-        TokenTree::Punct(_) | TokenTree::Literal(_) => false,
-    })
+/// `Name<T, 'a, N>`: the type, for where `Self` cannot be written.
+pub fn self_type(input: &Input) -> TokenStream {
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let ident = input.ident;
+    quote!(#ident #ty_generics)
 }

@@ -10,8 +10,9 @@
 //! fields, which every raw handle fails.
 
 use proc_macro2::Span;
-use syn::spanned::Spanned;
 use syn::{GenericArgument, Path, PathArguments, Type};
+
+use crate::generics::Params;
 
 /// A live handle found inside a config field's type.
 pub struct Found {
@@ -24,8 +25,10 @@ pub struct Found {
     /// The shared pointer or reference it sits behind (`Arc`, `Rc`, `&`), if any:
     /// cloning that shares the one handle, a double booking.
     pub shared_by: Option<String>,
-    /// Whether the name was written bare, so it may be the user's own type.
-    pub bare: bool,
+    /// The path as written (`File`, `fs::File`), when it may name the user's own type:
+    /// written bare, or under a module name (`fs`, `sync`) that the user's crate may
+    /// have too. `None` under a crate's own path (`std::fs::File`, `::tokio::...`).
+    pub maybe_own: Option<String>,
 }
 
 /// Handles whose names are distinctive enough to recognise written bare, or under
@@ -59,19 +62,16 @@ const HANDLES: &[(&str, &str)] = &[
     ("PooledConnection", "a pooled database connection"),
 ];
 
+/// Modules of std (first path segment, as in `use std::fs; fs::File`) under which the
+/// names of [`HANDLES`] are handles. A user's crate may have a module of the same name,
+/// so a path starting here may be the user's own type: the message says how to write it.
+const STD_MODULES: &[&str] = &["fs", "net", "process", "sync", "os", "fd", "io", "unix"];
+
 /// Crates (first path segment) under which the names of [`HANDLES`] are handles.
 const HANDLE_CRATES: &[&str] = &[
     "std",
     "core",
     "alloc",
-    "fs",
-    "net",
-    "process",
-    "sync",
-    "os",
-    "fd",
-    "io",
-    "unix",
     "tokio",
     "async_std",
     "smol",
@@ -110,101 +110,106 @@ const QUALIFIED_HANDLES: &[(&str, &str, &str)] = &[
 /// Shared pointers: cloning one shares what it points to.
 const SHARED_POINTERS: &[&str] = &["Arc", "Rc"];
 
-/// The first live handle inside `ty`, if any.
-pub fn find(ty: &Type) -> Option<Found> {
-    walk(ty, None)
+/// The first live handle inside `ty`, if any. A name in `params` (the type's own
+/// generic parameters) is never a handle, whatever it is called.
+pub fn find(ty: &Type, params: &Params) -> Option<Found> {
+    Walk { params }.ty(ty, None)
 }
 
-fn walk(ty: &Type, shared_by: Option<&str>) -> Option<Found> {
-    match ty {
-        Type::Path(ty) => {
-            if let Some(qself) = &ty.qself
-                && let Some(found) = walk(&qself.ty, shared_by)
-            {
-                return Some(found);
+struct Walk<'p> {
+    params: &'p Params,
+}
+
+impl Walk<'_> {
+    fn ty(&self, ty: &Type, shared_by: Option<&str>) -> Option<Found> {
+        match ty {
+            Type::Path(ty) => {
+                if let Some(qself) = &ty.qself
+                    && let Some(found) = self.ty(&qself.ty, shared_by)
+                {
+                    return Some(found);
+                }
+                self.path(&ty.path, shared_by)
             }
-            walk_path(&ty.path, shared_by)
+            Type::Reference(ty) => self.ty(&ty.elem, shared_by.or(Some("&"))),
+            Type::Array(ty) => self.ty(&ty.elem, shared_by),
+            Type::Slice(ty) => self.ty(&ty.elem, shared_by),
+            Type::Ptr(ty) => self.ty(&ty.elem, shared_by.or(Some("*"))),
+            Type::Paren(ty) => self.ty(&ty.elem, shared_by),
+            Type::Group(ty) => self.ty(&ty.elem, shared_by),
+            Type::Tuple(ty) => ty.elems.iter().find_map(|elem| self.ty(elem, shared_by)),
+            _ => None,
         }
-        Type::Reference(ty) => walk(&ty.elem, shared_by.or(Some("&"))),
-        Type::Array(ty) => walk(&ty.elem, shared_by),
-        Type::Slice(ty) => walk(&ty.elem, shared_by),
-        Type::Ptr(ty) => walk(&ty.elem, shared_by.or(Some("*"))),
-        Type::Paren(ty) => walk(&ty.elem, shared_by),
-        Type::Group(ty) => walk(&ty.elem, shared_by),
-        Type::Tuple(ty) => ty.elems.iter().find_map(|elem| walk(elem, shared_by)),
-        _ => None,
+    }
+
+    fn path(&self, path: &Path, shared_by: Option<&str>) -> Option<Found> {
+        let last = path.segments.last()?;
+        let single = path.segments.len() == 1 && path.leading_colon.is_none();
+        let name = last.ident.to_string();
+        if single && self.params.contains(&name) {
+            return None;
+        }
+        if let Some((what, maybe_own)) = classify(path, &name) {
+            return Some(Found {
+                span: last.ident.span(),
+                what,
+                shared_by: shared_by.map(str::to_owned),
+                maybe_own: maybe_own.then(|| written(path)),
+                name,
+            });
+        }
+        let inner_shared = if SHARED_POINTERS.contains(&name.as_str()) {
+            shared_by.or(Some(name.as_str()))
+        } else {
+            shared_by
+        };
+        path.segments
+            .iter()
+            .find_map(|segment| match &segment.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+                    GenericArgument::Type(ty) => self.ty(ty, inner_shared),
+                    GenericArgument::AssocType(assoc) => self.ty(&assoc.ty, inner_shared),
+                    _ => None,
+                }),
+                PathArguments::Parenthesized(_) | PathArguments::None => None,
+            })
     }
 }
 
-fn walk_path(path: &Path, shared_by: Option<&str>) -> Option<Found> {
-    let last = path.segments.last()?;
-    let name = last.ident.to_string();
-    if let Some(what) = classify(path, &name) {
-        return Some(Found {
-            span: last.ident.span(),
-            what,
-            shared_by: shared_by.map(str::to_owned),
-            bare: path.segments.len() == 1 && path.leading_colon.is_none(),
-            name,
-        });
-    }
-    let inner_shared = if SHARED_POINTERS.contains(&name.as_str()) {
-        shared_by.or(Some(name.as_str()))
-    } else {
-        shared_by
-    };
-    path.segments
-        .iter()
-        .find_map(|segment| match &segment.arguments {
-            PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
-                GenericArgument::Type(ty) => walk(ty, inner_shared),
-                GenericArgument::AssocType(assoc) => walk(&assoc.ty, inner_shared),
-                _ => None,
-            }),
-            PathArguments::Parenthesized(_) | PathArguments::None => None,
-        })
-}
-
-fn classify(path: &Path, name: &str) -> Option<&'static str> {
-    let first = path
-        .segments
-        .first()
-        .map(|s| s.ident.to_string())
-        .unwrap_or_default();
+/// What the handle at the end of `path` is, and whether the path may name the user's
+/// own type instead (see [`Found::maybe_own`]).
+fn classify(path: &Path, name: &str) -> Option<(&'static str, bool)> {
     let single = path.segments.len() == 1;
+    let first = match path.segments.first() {
+        // One segment: the first is the last, already read.
+        _ if single => name.to_owned(),
+        Some(segment) => segment.ident.to_string(),
+        None => String::new(),
+    };
+    let own_module = path.leading_colon.is_none() && STD_MODULES.contains(&first.as_str());
     if let Some((_, what)) = HANDLES.iter().find(|(handle, _)| *handle == name)
-        && (single || HANDLE_CRATES.contains(&first.as_str()))
+        && (single || own_module || HANDLE_CRATES.contains(&first.as_str()))
     {
-        return Some(what);
+        return Some((what, single || own_module));
     }
     if !single
         && let Some((_, _, what)) = QUALIFIED_HANDLES
             .iter()
             .find(|(krate, handle, _)| *krate == first && *handle == name)
     {
-        return Some(what);
+        return Some((what, false));
     }
     None
 }
 
-/// Where a type is written, for errors about it: its first token. (A span over the
-/// whole type needs `Span::join`, which stable compilers do not provide to proc
-/// macros; and `syn`'s `Spanned` would print the type into tokens to find out, once
-/// per call, which is most of the expansion's own cost.)
-pub fn type_span(ty: &Type) -> Span {
-    match ty {
-        Type::Path(ty) => match (&ty.qself, &ty.path.leading_colon, ty.path.segments.first()) {
-            (Some(qself), _, _) => qself.lt_token.span,
-            (None, Some(colon), _) => colon.spans[0],
-            (None, None, Some(segment)) => segment.ident.span(),
-            (None, None, None) => ty.span(),
-        },
-        Type::Reference(ty) => ty.and_token.span,
-        Type::Array(ty) => ty.bracket_token.span.open(),
-        Type::Slice(ty) => ty.bracket_token.span.open(),
-        Type::Tuple(ty) => ty.paren_token.span.open(),
-        Type::Paren(ty) => ty.paren_token.span.open(),
-        Type::Ptr(ty) => ty.star_token.span,
-        _ => ty.span(),
+/// `fs::File` for the path `fs::File<..>`: the segments, without generic arguments.
+fn written(path: &Path) -> String {
+    let mut out = String::new();
+    for (i, segment) in path.segments.iter().enumerate() {
+        if i > 0 {
+            out.push_str("::");
+        }
+        out.push_str(&segment.ident.to_string());
     }
+    out
 }

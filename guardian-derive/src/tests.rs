@@ -13,7 +13,7 @@ use std::panic;
 
 use proc_macro2::{TokenStream, TokenTree};
 
-use crate::expand;
+use crate::derive;
 
 /// xorshift64*: deterministic, dependency-free, good enough to pick grammar rules.
 struct Rng(u64);
@@ -299,7 +299,7 @@ fn never_panics_and_always_answers() {
             tokens
         };
         let shown = tokens.to_string();
-        let output = panic::catch_unwind(|| expand::derive(tokens.clone())).unwrap_or_else(|_| {
+        let output = panic::catch_unwind(|| derive(tokens.clone())).unwrap_or_else(|_| {
             panic!("case {case} (seed {seed}): the macro panicked on:\n{shown}")
         });
         // The compiler only hands a derive what parses as a struct, enum or union;
@@ -356,7 +356,7 @@ fn a_valid_input_expands_without_errors() {
     }"
     .parse()
     .expect("valid tokens");
-    let output = expand::derive(input).to_string();
+    let output = derive(input).to_string();
     assert!(!output.contains("compile_error"), "{output}");
     assert!(
         output.contains(":: guardian_core :: Rebuild for MatchLogger"),
@@ -375,7 +375,7 @@ fn several_mistakes_are_reported_together() {
     .parse()
     .expect("valid tokens");
     let mut spans = Vec::new();
-    error_spans(&expand::derive(input), &mut spans);
+    error_spans(&derive(input), &mut spans);
     // no role; live handle; missing factory; `from` names nothing; unknown key.
     assert_eq!(spans.len(), 5);
 }
@@ -385,16 +385,13 @@ fn serde_without_the_feature_is_one_clear_error() {
     let input: TokenStream = "#[rebuild(serde)] struct S { #[config] path: PathBuf }"
         .parse()
         .expect("valid tokens");
-    let output = expand::derive(input).to_string();
+    let output = derive(input).to_string();
     if cfg!(feature = "serde") {
         assert!(!output.contains("compile_error"), "{output}");
         assert!(output.contains("Deserialize"), "{output}");
     } else {
         let mut spans = Vec::new();
-        error_spans(
-            &expand::derive(output.parse().unwrap_or_default()),
-            &mut spans,
-        );
+        error_spans(&derive(output.parse().unwrap_or_default()), &mut spans);
         assert!(
             output.contains("needs guardian-core's `serde` feature"),
             "{output}"

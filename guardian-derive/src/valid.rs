@@ -3,9 +3,10 @@
 
 use syn::Member;
 
-use crate::ast::{Data, Field, Input, Variant, member_name};
+use crate::ast::{Data, Field, Input, Variant, member_name, same_member};
 use crate::attr::Role;
 use crate::ctxt::Ctxt;
+use crate::generics::{self, Params};
 use crate::handles;
 
 pub fn check(cx: &Ctxt, input: &Input) {
@@ -19,31 +20,57 @@ pub fn check(cx: &Ctxt, input: &Input) {
     }
     check_derives(cx, input);
     check_blueprint(cx, input);
+    let params = Params::types(input.generics);
     for variant in input.variants() {
         for field in &variant.fields {
             check_role(cx, field);
             check_resource_from(cx, variant, field);
-            check_config_handle(cx, field);
+            check_config_handle(cx, field, &params);
+            check_packed(cx, input, field);
         }
     }
 }
 
+/// `Clone` or `Copy` derived in an attribute the macro can see, on a type with
+/// resources. (The generated code refuses them wherever they come from; this gives the
+/// message earlier and once.) A type without resources may be `Clone` and `Copy`: its
+/// `rebuild()` is a clone, and there is nothing to double-book or to close.
 fn check_derives(cx: &Ctxt, input: &Input) {
-    if let Some(copy) = &input.attrs.derives_copy {
+    if !input.has_resources() {
+        return;
+    }
+    if let Some(path) = &input.attrs.derives_clone {
         cx.error_spanned_by(
-            copy,
-            "a `Rebuild` type must not be `Copy`: a copy would bypass `rebuild()` and \
-             `close()`; remove `Copy` and copy it with `rebuild()`",
+            path,
+            format!(
+                "`{}` has `#[resource]` fields, so it must not be `Clone` or `Copy`: a clone \
+                 would share or duplicate its live handles. Remove this derive and copy the \
+                 value with `rebuild()`, which opens a resource of its own for the copy",
+                input.name()
+            ),
         );
     }
-    if input.has_resources()
-        && let Some(clone) = &input.attrs.derives_clone
-    {
-        cx.error_spanned_by(
-            clone,
-            "a type with `#[resource]` fields must not be `Clone`: cloning would share or \
-                 duplicate its handles; remove `Clone` and copy it with `rebuild()`",
-        );
+}
+
+/// A packed struct's fields cannot be borrowed, and `rebuild()` lends each live
+/// resource to `Factory::reopen`.
+fn check_packed(cx: &Ctxt, input: &Input, field: &Field) {
+    if input.attrs.packed.is_none() || !field.is_live() {
+        return;
+    }
+    let attr = field
+        .original
+        .attrs
+        .iter()
+        .find(|attr| attr.path().is_ident("resource") || attr.path().is_ident("nested"));
+    let message = "a `#[repr(packed)]` struct cannot hold `#[resource]` or `#[nested]` \
+                   fields: `rebuild()` lends each live value by reference (to \
+                   `Factory::reopen`, to `Rebuild::rebuild`), and a field of a packed struct \
+                   cannot be borrowed. Remove `#[repr(packed)]`, or keep the packed data in a \
+                   `#[config]` field of its own packed type";
+    match attr {
+        Some(attr) => cx.error_spanned_by(attr, message),
+        None => cx.push(syn::Error::new(field.span(), message)),
     }
 }
 
@@ -52,8 +79,9 @@ fn check_role(cx: &Ctxt, field: &Field) {
         cx.push(syn::Error::new(
             field.span(),
             format!(
-                "field `{}` has no role: mark it `#[config]` (copied on rebuild) or \
-                 `#[resource(factory = ..., from = ...)]` (reopened on rebuild)",
+                "field `{}` has no role: mark it `#[config]` (copied on rebuild), \
+                 `#[resource(factory = ..., from = ...)]` (reopened on rebuild) or \
+                 `#[nested]` (a `Rebuild` value, rebuilt on rebuild)",
                 field.name()
             ),
         ));
@@ -78,7 +106,7 @@ fn check_resource_from(cx: &Ctxt, variant: &Variant, field: &Field) {
                 config_fields(variant)
             ),
         ),
-        Some(target) if target.member == field.member => cx.error_spanned_by(
+        Some(target) if same_member(&target.member, &field.member) => cx.error_spanned_by(
             from,
             format!(
                 "`from = {}` names this resource field itself: name the `#[config]` field that \
@@ -87,11 +115,12 @@ fn check_resource_from(cx: &Ctxt, variant: &Variant, field: &Field) {
             ),
         ),
         Some(target) => match &target.attrs.role {
-            Some(Role::Resource(_)) => cx.error_spanned_by(
+            Some(Role::Resource(_) | Role::Nested) => cx.error_spanned_by(
                 from,
                 format!(
-                    "`from = {}` names a `#[resource]` field: a resource is opened from a \
-                     `#[config]` field (its recipe), never from another live resource",
+                    "`from = {}` names a live field: a resource is opened from a \
+                     `#[config]` field (its recipe), never from another resource or a \
+                     `#[nested]` value",
                     member_name(from)
                 ),
             ),
@@ -125,23 +154,22 @@ fn config_fields(variant: &Variant) -> String {
     }
 }
 
-fn check_config_handle(cx: &Ctxt, field: &Field) {
+fn check_config_handle(cx: &Ctxt, field: &Field, params: &Params) {
     let Some(Role::Config(config)) = &field.attrs.role else {
         return;
     };
     if config.shared {
         return;
     }
-    let Some(found) = handles::find(field.ty) else {
+    let Some(found) = handles::find(field.ty, params) else {
         return;
     };
-    let own_type_hint = if found.bare {
-        format!(
-            " (if `{0}` is a type of your own, write its path, e.g. `crate::{0}`)",
-            found.name
-        )
-    } else {
-        String::new()
+    let own_type_hint = match &found.maybe_own {
+        Some(written) => format!(
+            " (if `{written}` is a type of your own, write its path from your crate's root, \
+             e.g. `crate::{written}`)"
+        ),
+        None => String::new(),
     };
     let message = match &found.shared_by {
         Some(pointer) => format!(
@@ -171,38 +199,37 @@ fn check_blueprint(cx: &Ctxt, input: &Input) {
         .blueprint
         .as_ref()
         .is_some_and(|attr| attr.serde.is_some());
-    let mut elsewhere: Vec<&syn::Attribute> = input.original_attrs.iter().collect();
+    let misplaced = |attr: &syn::Attribute| {
+        cx.error_spanned_by(
+            attr,
+            "`#[serde(...)]` applies to the blueprint that `#[rebuild(serde)]` serialises: \
+             add `#[rebuild(serde)]` to the type, or remove this attribute",
+        );
+    };
+    if !wants_serde {
+        for &index in &input.attrs.serde {
+            misplaced(&input.original_attrs[index]);
+        }
+    }
     for variant in input.variants() {
-        elsewhere.extend(variant.attrs);
+        if !wants_serde {
+            for &index in &variant.serde {
+                misplaced(&variant.attrs[index]);
+            }
+        }
         for field in &variant.fields {
-            if field.is_resource() {
-                for serde in field
-                    .original
-                    .attrs
-                    .iter()
-                    .filter(|attr| attr.path().is_ident("serde"))
-                {
+            for &index in &field.attrs.serde {
+                let attr = &field.original.attrs[index];
+                if field.is_resource() {
                     cx.error_spanned_by(
-                        serde,
+                        attr,
                         "a `#[resource]` field is never serialised (the blueprint holds only the \
                          config, and loading reopens the resource): remove `#[serde(...)]`",
                     );
+                } else if !wants_serde {
+                    misplaced(attr);
                 }
-            } else {
-                elsewhere.extend(&field.original.attrs);
             }
-        }
-    }
-    if !wants_serde {
-        for attr in elsewhere
-            .into_iter()
-            .filter(|attr| attr.path().is_ident("serde"))
-        {
-            cx.error_spanned_by(
-                attr,
-                "`#[serde(...)]` applies to the blueprint that `#[rebuild(serde)]` serialises: \
-                 add `#[rebuild(serde)]` to the type, or remove this attribute",
-            );
         }
     }
     let Some(attr) = &input.attrs.blueprint else {
@@ -219,22 +246,17 @@ fn check_blueprint(cx: &Ctxt, input: &Input) {
     }
     // The blueprint holds only config fields, so every generic parameter must appear
     // in one of them.
-    let config_tokens: Vec<proc_macro2::TokenStream> = input
-        .variants()
-        .iter()
-        .flat_map(|variant| variant.fields.iter())
-        .filter(|field| field.is_config())
-        .map(|field| quote::ToTokens::to_token_stream(field.ty))
-        .collect();
     for param in &input.generics.params {
-        let (ident, what) = match param {
-            syn::GenericParam::Type(param) => (&param.ident, "type parameter"),
-            syn::GenericParam::Lifetime(param) => (&param.lifetime.ident, "lifetime"),
-            syn::GenericParam::Const(param) => (&param.ident, "const parameter"),
+        let what = match param {
+            syn::GenericParam::Type(_) => "type parameter",
+            syn::GenericParam::Lifetime(_) => "lifetime",
+            syn::GenericParam::Const(_) => "const parameter",
         };
-        if !config_tokens.iter().any(|tokens| {
-            crate::bound::mentions(tokens.clone(), &std::collections::BTreeSet::from([ident]))
-        }) {
+        let one = Params::one(param);
+        if !input
+            .fields()
+            .any(|field| field.is_config() && generics::mentions(field.ty, &one))
+        {
             cx.error_spanned_by(
                 param,
                 format!(

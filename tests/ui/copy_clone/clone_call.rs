@@ -1,5 +1,6 @@
-// A derived type has no `Clone`: a handle can never be copied by accident. (The
-// compiler's own hint to derive `Clone` leads to `clone_with_resources.rs`.)
+// A type with resources has no `Clone`, and `.clone()` on it, owned or borrowed, says
+// to copy it with `rebuild()` (instead of "no method named `clone`", or of cloning the
+// reference and suggesting `#[derive(Clone)]`).
 use guardian_core::{Factory, Rebuild};
 use std::fs::File;
 
@@ -22,6 +23,10 @@ struct Logger {
 fn copy(logger: Logger) -> (Logger, Logger) {
     let copy = logger.clone();
     (logger, copy)
+}
+
+fn copy_borrowed(logger: &Logger) -> Logger {
+    logger.clone()
 }
 
 fn generic_copy<T: Clone>(value: &T) -> T {

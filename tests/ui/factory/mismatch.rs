@@ -1,5 +1,6 @@
-// A factory whose `Config` or `Resource` does not fit the fields is reported on the
-// attribute or the field, not on the derive.
+// A factory whose `Config` or `Resource` does not fit the fields, or a value that is
+// not a factory, is one error each, reported on the attribute or the field (not on the
+// derive), naming the types involved and what to change.
 use guardian_core::{Factory, Rebuild};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,16 @@ struct NotAFactory {
     #[config]
     path: PathBuf,
     #[resource(factory = "append", from = path)]
+    log: File,
+}
+
+/// The most common mistake: a `PathBuf` where the built-in factory's recipe is an
+/// `AbsolutePath`.
+#[derive(Rebuild)]
+struct BuiltinRecipe {
+    #[config]
+    path: PathBuf,
+    #[resource(factory = guardian_core::fs::AppendFile, from = path)]
     log: File,
 }
 

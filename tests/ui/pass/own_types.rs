@@ -1,5 +1,6 @@
 // Users' own types with handle-like names are accepted when written by a qualified
-// path, and `#[config(shared)]` accepts a handle shared on purpose.
+// path, type parameters are never handles whatever their names, and
+// `#[config(shared)]` accepts a handle shared on purpose.
 use guardian_core::Rebuild;
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +20,21 @@ struct Board {
     log: Arc<Mutex<std::fs::File>>,
 }
 
+/// Type parameters named like handles.
+#[derive(Rebuild)]
+struct Slots<File, Child: Clone, Mutex> {
+    #[config]
+    file: File,
+    #[config]
+    children: Vec<Child>,
+    #[config]
+    lock: Option<Mutex>,
+}
+
 fn main() {
+    let slots = Slots { file: 1_u8, children: vec!['c'], lock: Some("m") };
+    let copy = slots.rebuild().unwrap();
+    assert_eq!((copy.file, copy.children, copy.lock), (1, vec!['c'], Some("m")));
     let log = Arc::new(Mutex::new(std::fs::File::open("/dev/null").unwrap()));
     let board = Board { file: chess::File('e'), files: vec![chess::File('a')], log };
     let copy = board.rebuild().unwrap();
