@@ -74,3 +74,42 @@ pub trait FromBlueprint: Rebuild {
         Self::from_blueprint(blueprint)
     }
 }
+
+/// The async counterpart of [`FromBlueprint`], for a type that is
+/// [`AsyncRebuild`](crate::AsyncRebuild): derived with `#[rebuild(async, blueprint)]`.
+///
+/// `from_blueprint` opens every resource at once, as an async rebuild does. serde's
+/// `Deserialize` cannot await, so a `#[rebuild(async, serde)]` type is loaded in two
+/// steps: deserialize its blueprint, then `Type::from_blueprint(blueprint).await`
+/// (the type is `Serialize`; `Deserialize` on it is refused with an error that says
+/// so).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no async blueprint",
+    label = "`{Self}` does not implement `guardian_core::AsyncFromBlueprint`",
+    note = "add `blueprint` (or `serde`) to the `#[rebuild(async, ...)]` of `{Self}`"
+)]
+pub trait AsyncFromBlueprint: crate::AsyncRebuild {
+    /// The blueprint: the `#[config]` fields (and the nested values' blueprints), in
+    /// the type's own shape.
+    type Blueprint: Send;
+
+    /// Copies the config fields into a blueprint (each is cloned).
+    fn blueprint(&self) -> Self::Blueprint;
+
+    /// Builds a value from a blueprint, opening every resource afresh, all at once.
+    /// All or nothing: if any fails, the ones that opened are closed and the error
+    /// lists every failure.
+    fn from_blueprint(
+        blueprint: Self::Blueprint,
+    ) -> impl Future<Output = Result<Self, RebuildError>> + Send;
+
+    /// Rebuilds with edited config (see [`FromBlueprint::rebuild_with`]).
+    fn rebuild_with(
+        &self,
+        edit: impl FnOnce(&mut Self::Blueprint),
+    ) -> impl Future<Output = Result<Self, RebuildError>> + Send {
+        let mut blueprint = self.blueprint();
+        edit(&mut blueprint);
+        Self::from_blueprint(blueprint)
+    }
+}

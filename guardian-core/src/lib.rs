@@ -216,6 +216,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Each module's summary is its own `//!` docs: a `///` here would be merged into it.
+mod async_factory;
 mod blueprint;
 #[cfg(feature = "confine")]
 #[cfg_attr(docsrs, doc(cfg(feature = "confine")))]
@@ -223,6 +224,7 @@ pub mod confine;
 mod error;
 mod factory;
 pub mod fs;
+mod join;
 pub mod net;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -232,7 +234,8 @@ pub mod postgres;
 pub mod sqlite;
 pub mod sync;
 
-pub use blueprint::FromBlueprint;
+pub use async_factory::{AsyncFactory, AsyncRebuild};
+pub use blueprint::{AsyncFromBlueprint, FromBlueprint};
 pub use error::{
     BoxError, CloseError, CloseFailure, FieldPath, OpenFailure, PathSegment, RebuildError,
 };
@@ -254,6 +257,7 @@ pub mod __private;
 // through `__private`.
 #[doc(hidden)]
 pub use __private::{
-    CloneImplemented, CloneOf, CloseWithoutDrop, DropImplemented, HoldsResources, IsFactory,
+    AsyncOpensWithoutRecipe, AsyncRecipeFor, AsyncResourceIs, CloneImplemented, CloneOf,
+    CloseWithoutDrop, DropImplemented, HoldsResources, IsAsyncFactory, IsFactory,
     OpensWithoutRecipe, PackedCopy, RecipeFor, ResourceIs, ResourcesNotCloned,
 };

@@ -23,7 +23,7 @@ use std::borrow::Borrow;
 use std::marker::PhantomData;
 
 use crate::error::{BoxError, CloseError, PathSegment};
-use crate::{Factory, RebuildError};
+use crate::{AsyncFactory, Factory, RebuildError};
 
 /// Imported, under each local name a generated body uses, at the top of that body's
 /// scope. A pattern's identifier that resolves to a `const` or a unit struct is a
@@ -417,4 +417,261 @@ pub use serde;
 #[must_use]
 pub fn load_error<E: serde::de::Error>(error: &RebuildError) -> E {
     E::custom(format_args!("cannot load: {}", crate::error::Chain(error)))
+}
+
+// --- Async ---------------------------------------------------------------------
+//
+// The same checks for `#[rebuild(async)]`, on `AsyncFactory`. A future cannot be held
+// as a function pointer, so `AsyncChecked` keeps the factory and calls it through
+// methods bounded by `AsyncFactory`; those bounds always hold where the code gets
+// that far, because the resource check returns an *associated type* that cannot be
+// resolved when it fails (and the compiler reports nothing about code that uses a
+// type it could not resolve).
+
+pub use crate::join::join;
+
+/// The value of `factory = ...` of an async type, checked to be an [`AsyncFactory`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guardian `AsyncFactory`",
+    label = "an async type's `factory = ...` must give a value whose type implements `guardian_core::AsyncFactory`",
+    note = "a blocking `Factory` serves an async type through `guardian_core::tokio::Blocking::new(...)` (feature `tokio`); or implement `guardian_core::AsyncFactory` for `{Self}` (only `open` is required)"
+)]
+pub trait IsAsyncFactory {
+    /// `AsyncFactory::Config`.
+    type Config: ?Sized;
+    /// `AsyncFactory::Resource`.
+    type Resource;
+    /// `AsyncFactory::Error`.
+    type Error;
+
+    /// The factory, to be typed for the field.
+    fn checked(&self) -> AsyncChecked<'_, Self, Self::Config, Self::Resource, Self::Error>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<F: AsyncFactory + ?Sized> IsAsyncFactory for F {
+    type Config = F::Config;
+    type Resource = F::Resource;
+    type Error = F::Error;
+
+    #[inline]
+    fn checked(&self) -> AsyncChecked<'_, F, F::Config, F::Resource, F::Error> {
+        AsyncChecked {
+            factory: self,
+            types: PhantomData,
+        }
+    }
+}
+
+/// An async factory, its resource checked to be the field's type `R`.
+pub struct AsyncChecked<'f, F: ?Sized, C: ?Sized, R, E> {
+    factory: &'f F,
+    types: PhantomData<(fn(&C), R, E)>,
+}
+
+impl<F: ?Sized, C: ?Sized, R, E> Clone for AsyncChecked<'_, F, C, R, E> {
+    #[inline]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F: ?Sized, C: ?Sized, R, E> Copy for AsyncChecked<'_, F, C, R, E> {}
+
+impl<'f, F, C, R, E> AsyncChecked<'f, F, C, R, E>
+where
+    F: AsyncFactory<Config = C, Resource = R, Error = E> + ?Sized,
+    C: ?Sized,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    /// `AsyncFactory::open`.
+    #[inline]
+    pub fn open<'a>(self, config: &'a C) -> impl Future<Output = Result<R, E>> + Send + 'a
+    where
+        'f: 'a,
+    {
+        self.factory.open(config)
+    }
+
+    /// `AsyncFactory::reopen`.
+    #[inline]
+    pub fn reopen<'a>(
+        self,
+        config: &'a C,
+        live: &'a R,
+    ) -> impl Future<Output = Result<R, E>> + Send + 'a
+    where
+        'f: 'a,
+    {
+        self.factory.reopen(config, live)
+    }
+
+    /// `AsyncFactory::close`, recording a failure under the field's name.
+    #[inline]
+    pub async fn close(self, errors: &mut CloseError, field: &'static str, resource: R) {
+        if let Err(error) = self.factory.close(resource).await {
+            errors.push_box(field, Box::new(error));
+        }
+    }
+}
+
+/// [`ResourceIs`] for an async factory: the factory `F` opens a `Self`, which must be
+/// the field's type `T`. On a mismatch [`Typed`](AsyncResourceIs::Typed) cannot be
+/// resolved, so the code that uses it adds no error of its own.
+#[diagnostic::on_unimplemented(
+    message = "the factory `{F}` opens a resource of type `{Self}`, not `{T}`",
+    label = "this `#[resource]` field's type must be the factory's `Resource`, `{Self}`",
+    note = "change the field's type to `{Self}`, or use a factory whose `Resource` is `{T}`"
+)]
+pub trait AsyncResourceIs<'f, T, F: ?Sized + 'f, C: ?Sized, E> {
+    /// The factory, typed for the field.
+    type Typed;
+
+    /// The factory, typed for the field.
+    fn field_typed(checked: AsyncChecked<'f, F, C, Self, E>) -> Self::Typed
+    where
+        Self: Sized;
+}
+
+impl<'f, T, F: ?Sized + 'f, C: ?Sized, E> AsyncResourceIs<'f, T, F, C, E> for T {
+    type Typed = AsyncChecked<'f, F, C, T, E>;
+
+    #[inline]
+    fn field_typed(checked: AsyncChecked<'f, F, C, T, E>) -> Self::Typed {
+        checked
+    }
+}
+
+/// [`RecipeFor`] for an async factory.
+#[diagnostic::on_unimplemented(
+    message = "the factory `{F}` opens from a recipe of type `{C}`, but this `from` field is of type `{Self}`",
+    label = "expected `{C}`, found `{Self}`",
+    note = "give the `#[config]` field the type `{C}` (recipe types have a constructor, such as `AbsolutePath::new` or `TcpConfig::new`), or a type that borrows as one (`PathBuf` for `Path`, `String` for `str`)"
+)]
+pub trait AsyncRecipeFor<F: ?Sized, C: ?Sized> {
+    /// The field, as the factory's `Config`.
+    fn recipe<'c, R, E>(factory: &AsyncChecked<'_, F, C, R, E>, field: &'c Self) -> &'c C;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, F, C> AsyncRecipeFor<F, C> for T
+where
+    T: Borrow<C> + ?Sized,
+    F: ?Sized,
+    C: ?Sized,
+{
+    #[inline]
+    fn recipe<'c, R, E>(factory: &AsyncChecked<'_, F, C, R, E>, field: &'c T) -> &'c C {
+        let _ = factory;
+        field.borrow()
+    }
+}
+
+/// [`OpensWithoutRecipe`] for an async factory.
+#[diagnostic::on_unimplemented(
+    message = "the factory `{F}` needs a recipe: add `from = <config field>` to `#[resource(...)]`",
+    label = "this factory opens from a recipe of type `{Self}`, not from `()`",
+    note = "name the `#[config]` field that holds the factory's recipe (a path, an address); without `from`, a factory is opened from `&()`"
+)]
+pub trait AsyncOpensWithoutRecipe<F: ?Sized> {
+    /// `&()`, as the factory's `Config`.
+    fn no_recipe<R, E>(factory: &AsyncChecked<'_, F, Self, R, E>) -> &'static Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<F: ?Sized> AsyncOpensWithoutRecipe<F> for () {
+    #[inline]
+    fn no_recipe<R, E>(factory: &AsyncChecked<'_, F, (), R, E>) -> &'static () {
+        let _ = factory;
+        &()
+    }
+}
+
+/// Every failure of a concurrent open, collected after the join (in declaration
+/// order), then the failures of closing what did open.
+pub struct Failures {
+    errors: Option<RebuildError>,
+    cleanup: CloseError,
+}
+
+impl Failures {
+    /// An empty collector for `type_name` (and its `variant`).
+    #[cold]
+    #[must_use]
+    pub fn new(type_name: &'static str, variant: Option<&'static str>) -> Self {
+        Failures {
+            errors: None,
+            cleanup: closing(type_name, variant),
+        }
+    }
+
+    /// The resource of field `field`, or `None` with its error recorded.
+    #[inline]
+    pub fn resource<R, E>(&mut self, field: &'static str, opened: Result<R, E>) -> Option<R>
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        match opened {
+            Ok(resource) => Some(resource),
+            Err(error) => {
+                let error = RebuildError::from_box(
+                    self.cleanup.type_name(),
+                    self.cleanup.variant(),
+                    field,
+                    Box::new(error),
+                );
+                self.add(error);
+                None
+            }
+        }
+    }
+
+    /// The value of `#[nested]` field `field`, or `None` with its failures recorded.
+    #[inline]
+    pub fn nested<T>(
+        &mut self,
+        field: &'static str,
+        rebuilt: Result<T, RebuildError>,
+    ) -> Option<T> {
+        match rebuilt {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let error = error
+                    .within(PathSegment::Field(field))
+                    .of_type(self.cleanup.type_name(), self.cleanup.variant());
+                self.add(error);
+                None
+            }
+        }
+    }
+
+    fn add(&mut self, error: RebuildError) {
+        self.errors = Some(match self.errors.take() {
+            Some(errors) => errors.and(error),
+            None => error,
+        });
+    }
+
+    /// Where the failures of closing what did open are recorded.
+    pub fn cleanup(&mut self) -> &mut CloseError {
+        &mut self.cleanup
+    }
+
+    /// The error of the rebuild: every failure, and the failures of the cleanup.
+    #[cold]
+    #[must_use]
+    pub fn into_error(self) -> RebuildError {
+        let Failures { errors, cleanup } = self;
+        match errors {
+            Some(errors) => errors.with_cleanup(cleanup),
+            // The derived code asks for the error only after a failure, so this is
+            // never reached; if it were, say so rather than panic.
+            None => RebuildError::from_box(
+                cleanup.type_name(),
+                cleanup.variant(),
+                "",
+                "an async rebuild failed without recording why (a bug in guardian)".into(),
+            ),
+        }
+    }
 }

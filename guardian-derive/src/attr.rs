@@ -14,10 +14,6 @@ use syn::{Attribute, Expr, Ident, Member, Path, Token};
 use crate::ctxt::Ctxt;
 
 /// What a field's attribute says it is.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per field, built once per expansion: the size difference costs nothing"
-)]
 pub enum Role {
     Config(ConfigAttr),
     Resource(ResourceAttr),
