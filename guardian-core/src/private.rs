@@ -463,10 +463,14 @@ impl<F: AsyncFactory + ?Sized> IsAsyncFactory for F {
     }
 }
 
+/// The types an [`AsyncChecked`] is for, without owning any (`fn(&C)` so that an
+/// unsized `C` fits, and the checked value stays `Send` and `Sync`).
+type AsyncTypes<C, R, E> = PhantomData<(fn(&C), R, E)>;
+
 /// An async factory, its resource checked to be the field's type `R`.
 pub struct AsyncChecked<'f, F: ?Sized, C: ?Sized, R, E> {
     factory: &'f F,
-    types: PhantomData<(fn(&C), R, E)>,
+    types: AsyncTypes<C, R, E>,
 }
 
 impl<F: ?Sized, C: ?Sized, R, E> Clone for AsyncChecked<'_, F, C, R, E> {

@@ -16,7 +16,8 @@ use crate::ctxt::Ctxt;
 /// What a field's attribute says it is.
 pub enum Role {
     Config(ConfigAttr),
-    Resource(ResourceAttr),
+    /// Boxed: an expression is large, and most fields are `#[config]`.
+    Resource(Box<ResourceAttr>),
     /// `#[nested]`: a value of a type that is itself `Rebuild`.
     Nested,
 }
@@ -87,7 +88,7 @@ pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
     for (index, attr) in attrs.iter().enumerate() {
         let this = match name(attr).as_deref() {
             Some("config") => Role::Config(config(cx, attr)),
-            Some("resource") => Role::Resource(resource(cx, attr)),
+            Some("resource") => Role::Resource(Box::new(resource(cx, attr))),
             Some("nested") => {
                 nested(cx, attr);
                 Role::Nested
