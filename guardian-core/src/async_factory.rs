@@ -110,6 +110,17 @@ pub trait AsyncFactory: Sync {
         self.open(config)
     }
 
+    /// Checks that a live resource still works, cheaply (see
+    /// [`Factory::check`](crate::Factory::check)): a pool calls it before handing a
+    /// resource out again. The default says it does.
+    fn check(
+        &self,
+        resource: &mut Self::Resource,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = resource;
+        async { Ok(()) }
+    }
+
     /// Closes a resource, reporting what went wrong. The default drops it.
     fn close(
         &self,

@@ -74,6 +74,19 @@ pub trait Factory {
         self.open(config)
     }
 
+    /// Checks that a live resource still works, cheaply: a connection pool calls this
+    /// before handing a pooled resource out again (see the `r2d2` module, feature
+    /// `r2d2`). The default says it does (`Ok(())`); built-in factories override it
+    /// where a cheap liveness test exists (SQLite and PostgreSQL run a trivial query, a
+    /// TCP client peeks for end-of-stream without blocking).
+    ///
+    /// A failure means the resource must not be used again: a pool then closes it
+    /// through [`close`](Factory::close) and opens a fresh one.
+    fn check(&self, resource: &mut Self::Resource) -> Result<(), Self::Error> {
+        let _ = resource;
+        Ok(())
+    }
+
     /// Closes a resource, reporting what went wrong (unflushed data, a failed sync,
     /// a refused disconnect). The default drops it.
     ///
