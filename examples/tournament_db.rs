@@ -11,11 +11,6 @@
 //! `postgres` feature is on and `GUARDIAN_PG_URL` is set; the backup and `:memory:`
 //! parts are SQLite's. Everything it creates is removed when it ends.
 
-#![expect(
-    clippy::doc_markdown,
-    reason = "\"SQLite\" and \"PostgreSQL\" are product names, not code to put in backticks"
-)]
-
 use guardian_core::Rebuild;
 use guardian_core::sqlite::rusqlite::Connection;
 use guardian_core::sqlite::{JournalMode, Sqlite, SqliteConfig, SqliteError};

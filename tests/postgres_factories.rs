@@ -7,10 +7,6 @@
 //! the PostgreSQL server"). CI runs them next to a server with
 //! `bash .ci/with-postgres cargo test --all-features --tests -- --ignored`; run that
 //! way, a missing `GUARDIAN_PG_URL` fails them.
-#![expect(
-    clippy::doc_markdown,
-    reason = "\"SQLite\" and \"PostgreSQL\" are product names, not code to put in backticks"
-)]
 #![cfg(feature = "postgres")]
 
 use guardian_core::Rebuild;

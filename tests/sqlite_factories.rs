@@ -1,10 +1,6 @@
 //! The SQLite factory on real database files: rebuilt connections are independent
 //! sessions on the same data with the same settings, hollow copies are refused,
 //! backups are second copies, close errors are reported, nothing leaks.
-#![expect(
-    clippy::doc_markdown,
-    reason = "\"SQLite\" and \"PostgreSQL\" are product names, not code to put in backticks"
-)]
 #![cfg(feature = "sqlite")]
 
 use guardian_core::sqlite::rusqlite::{self, Connection, ErrorCode, OpenFlags};

@@ -1,67 +1,7 @@
 //! The async contract: [`AsyncFactory`] opens one resource from its recipe without
 //! blocking the executor, [`AsyncRebuild`] copies a whole value by copying its config
-//! and reopening its resources, all of them at once.
-//!
-//! They mirror [`Factory`](crate::Factory) and [`Rebuild`](crate::Rebuild), with two
-//! differences that follow from awaiting:
-//!
-//! - **Concurrency.** A derived [`AsyncRebuild::rebuild`] starts every open (and every
-//!   nested rebuild) of a value at once and waits for all of them, with a join written
-//!   in this crate: no runtime, no boxing. k remote resources cost one round trip, not
-//!   k. `#[rebuild(async, sequential)]` opens them one after another instead, for
-//!   resources that depend on each other.
-//! - **Every failure is reported.** The derived rebuild never drops an open in flight
-//!   at the first error (that would drop a half-opened resource without closing it): it
-//!   waits for every open, then closes what opened, in reverse order, and returns one
-//!   [`RebuildError`] listing every field that failed.
-//!
-//! Nothing here depends on a runtime; the built-in async factories (feature `tokio`)
-//! live in [`tokio`](crate::tokio).
-//!
-//! # Cancellation
-//!
-//! Rust has no async drop: a future dropped part-way cannot await anything. If a
-//! rebuild (or `from_blueprint`) future is dropped before it completes (a timeout, a
-//! `select!` that took another branch), the resources it had already opened are
-//! *dropped, not closed*: their descriptors are released by their own `Drop`, but a
-//! flush or a sync that `close` would have done, and its error, are lost. Opens still
-//! in flight are dropped with it. Nothing leaks; only the Guardian Rule's reporting is
-//! given up. To keep it, do not cancel a rebuild: bound the factories' own operations
-//! (connect timeouts in the recipe) instead.
-//!
-//! # Example
-//!
-//! ```
-//! use guardian_core::AsyncFactory;
-//! use std::convert::Infallible;
-//!
-//! /// A "connection" that just remembers its address, opened asynchronously.
-//! struct Connect;
-//! impl AsyncFactory for Connect {
-//!     type Config = str;
-//!     type Resource = String;
-//!     type Error = Infallible;
-//!     async fn open(&self, address: &str) -> Result<String, Infallible> {
-//!         Ok(format!("connected to {address}"))
-//!     }
-//! }
-//!
-//! # fn block_on<F: std::future::Future>(future: F) -> F::Output {
-//! #     // This future is ready at once; a real program awaits it on its runtime.
-//! #     let mut future = std::pin::pin!(future);
-//! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-//! #     loop {
-//! #         if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-//! #             return value;
-//! #         }
-//! #     }
-//! # }
-//! let live = block_on(Connect.open("db-1"))?;
-//! let copy = block_on(Connect.reopen("db-1", &live))?; // the provided reopen opens afresh
-//! assert_eq!(copy, "connected to db-1");
-//! block_on(Connect.close(copy))?; // the provided close drops it
-//! # Ok::<(), Infallible>(())
-//! ```
+//! and reopening its resources, all of them at once. Public items only: the docs
+//! readers see are on the traits.
 
 use std::future::Future;
 
@@ -79,6 +19,40 @@ use crate::{CloseError, RebuildError};
 /// A blocking [`Factory`](crate::Factory) serves an async type through
 /// `guardian_core::tokio::Blocking` (feature `tokio`), which runs it on the runtime's
 /// blocking pool rather than on the executor.
+///
+/// # Example
+///
+/// ```
+/// use guardian_core::AsyncFactory;
+/// use std::convert::Infallible;
+///
+/// /// A "connection" that just remembers its address, opened asynchronously.
+/// struct Connect;
+/// impl AsyncFactory for Connect {
+///     type Config = str;
+///     type Resource = String;
+///     type Error = Infallible;
+///     async fn open(&self, address: &str) -> Result<String, Infallible> {
+///         Ok(format!("connected to {address}"))
+///     }
+/// }
+///
+/// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+/// #     // This future is ready at once; a real program awaits it on its runtime.
+/// #     let mut future = std::pin::pin!(future);
+/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop {
+/// #         if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+/// #             return value;
+/// #         }
+/// #     }
+/// # }
+/// let live = block_on(Connect.open("db-1"))?;
+/// let copy = block_on(Connect.reopen("db-1", &live))?; // the provided reopen opens afresh
+/// assert_eq!(copy, "connected to db-1");
+/// block_on(Connect.close(copy))?; // the provided close drops it
+/// # Ok::<(), Infallible>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guardian `AsyncFactory`",
     label = "an async type's `factory = ...` must give a value whose type implements `guardian_core::AsyncFactory`",
@@ -137,8 +111,32 @@ pub trait AsyncFactory: Sync {
 /// and concurrently: the async counterpart of [`Rebuild`](crate::Rebuild). Derive it
 /// with `#[derive(Rebuild)]` and `#[rebuild(async)]`.
 ///
-/// See the [module docs](self) for what a derived rebuild waits for, what it reports,
-/// and what happens when its future is dropped part-way.
+/// They mirror [`Factory`](crate::Factory) and [`Rebuild`](crate::Rebuild), with two
+/// differences that follow from awaiting:
+///
+/// - **Concurrency.** A derived [`AsyncRebuild::rebuild`] starts every open (and every
+///   nested rebuild) of a value at once and waits for all of them, with a join written
+///   in this crate: no runtime, no boxing. k remote resources cost one round trip, not
+///   k. `#[rebuild(async, sequential)]` opens them one after another instead, for
+///   resources that depend on each other.
+/// - **Every failure is reported.** The derived rebuild never drops an open in flight
+///   at the first error (that would drop a half-opened resource without closing it): it
+///   waits for every open, then closes what opened, in reverse order, and returns one
+///   [`RebuildError`] listing every field that failed.
+///
+/// Nothing here depends on a runtime; the built-in async factories (feature `tokio`)
+/// live in the `tokio` module.
+///
+/// # Cancellation
+///
+/// Rust has no async drop: a future dropped part-way cannot await anything. If a
+/// rebuild (or `from_blueprint`) future is dropped before it completes (a timeout, a
+/// `select!` that took another branch), the resources it had already opened are
+/// *dropped, not closed*: their descriptors are released by their own `Drop`, but a
+/// flush or a sync that `close` would have done, and its error, are lost. Opens still
+/// in flight are dropped with it. Nothing leaks; only the Guardian Rule's reporting is
+/// given up. To keep it, do not cancel a rebuild: bound the factories' own operations
+/// (connect timeouts in the recipe) instead.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `AsyncRebuild`: it cannot be rebuilt or closed asynchronously",
     label = "`{Self}` does not implement `guardian_core::AsyncRebuild`",

@@ -68,12 +68,6 @@
 //! [`PostgresError`]: crate::postgres::PostgresError
 //! [`Postgres`]: crate::postgres::Postgres
 
-#![expect(
-    clippy::doc_markdown,
-    reason = "\"PostgreSQL\" is the product's name, written as its authors write it, not \
-              code to put in backticks (clippy's list of valid identifiers does not know it)"
-)]
-
 use crate::Factory;
 use ::postgres::config::Host;
 use ::postgres::tls::{MakeTlsConnect, TlsConnect};

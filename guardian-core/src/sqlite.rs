@@ -108,12 +108,6 @@
 //! [`SqliteError::is_hollow_copy`]: crate::sqlite::SqliteError::is_hollow_copy
 //! [`Sqlite`]: crate::sqlite::Sqlite
 
-#![expect(
-    clippy::doc_markdown,
-    reason = "\"SQLite\" is the product's name, written as its authors write it, not code \
-              to put in backticks (clippy's list of valid identifiers does not know it)"
-)]
-
 use crate::Factory;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
