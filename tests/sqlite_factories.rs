@@ -2,8 +2,8 @@
 //! sessions on the same data with the same settings; every form of database name is
 //! read as SQLite reads it (each form's privacy checked against SQLite itself), so
 //! hollow copies are refused and shared databases rebuilt; a relative path keeps its
-//! meaning after a change of working directory; backups are second copies; close
-//! errors are reported; nothing leaks.
+//! meaning after a change of working directory; backups are second copies and give
+//! up after the busy timeout; close errors are reported; nothing leaks.
 #![expect(
     clippy::doc_markdown,
     reason = "\"SQLite\" and \"PostgreSQL\" are product names, not code to put in backticks"
@@ -646,6 +646,79 @@ fn a_backup_is_a_second_copy_of_the_data() -> TestResult {
     assert_eq!(count(&copy, "t")?, 2);
 
     main.close()?;
+    Ok(())
+}
+
+#[test]
+fn a_backup_into_a_locked_database_gives_up_after_its_busy_timeout() -> TestResult {
+    // Alone: the bound is on wall-clock time.
+    let _alone = alone();
+    let dir = TempDir::new("sqlite-backup-busy")?;
+    let source = Sqlite.open_with(&SqliteConfig::new(dir.path().join("source.db"))?)?;
+    source.execute_batch("CREATE TABLE game(x); INSERT INTO game VALUES (1);")?;
+    let dest = dir.path().join("dest.db");
+    // Another connection holds the destination's write lock for the whole test.
+    let holder = Connection::open(&dest)?;
+    holder.execute_batch("CREATE TABLE held(x); BEGIN IMMEDIATE; INSERT INTO held VALUES (1);")?;
+
+    for timeout in [Duration::from_millis(300), Duration::from_millis(600)] {
+        let to = SqliteConfig::new(&dest)?.with_busy_timeout(timeout);
+        let started = std::time::Instant::now();
+        let err = Sqlite
+            .backup(&source, &to)
+            .expect_err("the destination is locked");
+        let waited = started.elapsed();
+        assert_eq!(err.op(), SqliteOp::Backup);
+        assert_eq!(
+            err.driver_error()
+                .and_then(rusqlite::Error::sqlite_error_code),
+            Some(ErrorCode::DatabaseBusy)
+        );
+        // It waited, and for about the timeout: not twice it (the old loop waited
+        // the timeout inside SQLite's busy handler, then again in its own retries).
+        assert!(
+            waited >= timeout,
+            "gave up after {waited:?}, before {timeout:?}"
+        );
+        assert!(
+            waited < timeout * 3 / 2,
+            "gave up after {waited:?}, the busy timeout is {timeout:?}"
+        );
+    }
+
+    // Nothing was copied over the held database.
+    holder.execute_batch("COMMIT")?;
+    assert_eq!(count(&holder, "held")?, 1);
+    assert!(
+        count(&holder, "game").is_err(),
+        "the backup must not have written"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_backup_waits_for_a_lock_released_within_its_busy_timeout() -> TestResult {
+    let _shared = shared();
+    let dir = TempDir::new("sqlite-backup-wait")?;
+    let source = Sqlite.open_with(&SqliteConfig::new(dir.path().join("source.db"))?)?;
+    source.execute_batch("CREATE TABLE game(x); INSERT INTO game VALUES (1), (2);")?;
+    let dest = dir.path().join("dest.db");
+    let holder = Connection::open(&dest)?;
+    holder.execute_batch("CREATE TABLE held(x); BEGIN IMMEDIATE; INSERT INTO held VALUES (1);")?;
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        holder.execute_batch("COMMIT")
+    });
+
+    let to = SqliteConfig::new(&dest)?.with_busy_timeout(Duration::from_secs(10));
+    let copy = Sqlite.backup(&source, &to)?;
+    release.join().expect("the holder thread")?;
+    assert_eq!(count(&copy, "game")?, 2);
+    assert!(
+        count(&copy, "held").is_err(),
+        "the destination was replaced"
+    );
+    Sqlite.close(copy)?;
     Ok(())
 }
 

@@ -193,7 +193,7 @@ use crate::Factory;
 use error::Kind;
 use rusqlite::Connection;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The `rusqlite` version this module is built against, so that your
 /// [`Connection`] is the one [`Sqlite`] opens.
@@ -224,8 +224,14 @@ impl Sqlite {
     /// transaction, what it has written so far); later writes to either database do
     /// not show in the other.
     ///
-    /// If a lock keeps the copy from proceeding, it is retried for `to`'s busy
-    /// timeout (5 seconds when unset, as `rusqlite` does), then reported.
+    /// If a lock keeps the copy from proceeding, the backup gives up, with
+    /// `SQLITE_BUSY` (or `SQLITE_LOCKED`) as the cause, once the destination's busy
+    /// timeout has passed since the call began: the timeout in force on the new
+    /// connection after `to`'s settings (5 seconds unless set, as `rusqlite` opens
+    /// connections). The destination's busy handler does the first wait, inside
+    /// SQLite; the backup then retries every 10 ms until that time is up, so the
+    /// whole wait is about the timeout, not twice it. A wait for a lock on the
+    /// *source* happens inside SQLite too, governed by `live`'s own busy timeout.
     ///
     /// ```
     /// use guardian_core::sqlite::{Sqlite, SqliteConfig, rusqlite::Connection};
@@ -245,31 +251,42 @@ impl Sqlite {
     /// ```
     pub fn backup(self, live: &Connection, to: &SqliteConfig) -> Result<Connection, SqliteError> {
         use rusqlite::backup::{Backup, StepResult};
+        use rusqlite::ffi;
 
+        const PAUSE: Duration = Duration::from_millis(10);
+        let started = Instant::now();
         let path = to.path();
-        let mut copy = to.open()?;
         let failed = |source| SqliteError::new(SqliteOp::Backup, path, Kind::Driver(source));
-        let patience = to.busy_timeout().unwrap_or(Duration::from_secs(5));
-        let pause = Duration::from_millis(10);
-        let mut waited = Duration::ZERO;
+        let mut copy = to.open()?;
+        // What the settings left in force: `with_busy_timeout`, a `busy_timeout`
+        // pragma, or rusqlite's 5 seconds (0 if the init hook installed a handler of
+        // its own, which then does all the waiting).
+        let patience: i64 = copy
+            .query_row("PRAGMA busy_timeout", [], |row| row.get(0))
+            .map_err(failed)?;
+        let patience = Duration::from_millis(u64::try_from(patience).unwrap_or(0));
         {
             let backup = Backup::new(live, &mut copy).map_err(failed)?;
             loop {
                 // -1: every remaining page in one step.
-                match backup.step(-1).map_err(failed)? {
+                let code = match backup.step(-1).map_err(failed)? {
                     StepResult::Done => break,
-                    StepResult::More => {}
-                    StepResult::Busy | StepResult::Locked if waited < patience => {
-                        std::thread::sleep(pause);
-                        waited += pause;
-                    }
-                    // `StepResult` is non-exhaustive; whatever else it may say, the copy
-                    // is not complete.
+                    StepResult::More => continue,
+                    StepResult::Busy => ffi::SQLITE_BUSY,
+                    StepResult::Locked => ffi::SQLITE_LOCKED,
+                    // `StepResult` is non-exhaustive; whatever else it may say, the
+                    // copy is not complete: give up as if busy.
                     _ => {
-                        let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY);
-                        return Err(failed(rusqlite::Error::SqliteFailure(code, None)));
+                        let busy = ffi::Error::new(ffi::SQLITE_BUSY);
+                        return Err(failed(rusqlite::Error::SqliteFailure(busy, None)));
                     }
+                };
+                let waited = started.elapsed();
+                if waited >= patience {
+                    let code = ffi::Error::new(code);
+                    return Err(failed(rusqlite::Error::SqliteFailure(code, None)));
                 }
+                std::thread::sleep(PAUSE.min(patience.saturating_sub(waited)));
             }
         }
         Ok(copy)
