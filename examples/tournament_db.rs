@@ -140,7 +140,7 @@ fn main() -> Result<()> {
 
 /// The three parts, with every SQLite file in `dir`.
 fn demo(dir: &Path) -> Result<()> {
-    let file = SqliteConfig::new(dir.join("tournament.db"))
+    let file = SqliteConfig::new(dir.join("tournament.db"))?
         .with_busy_timeout(Duration::from_secs(2))
         .with_foreign_keys(true)
         .with_journal_mode(JournalMode::Wal);
@@ -223,7 +223,7 @@ fn backup(tournament: &mut Tournament, dir: &Path) -> Result<()> {
          DELETE FROM games;
          INSERT INTO games VALUES ('Ada', 'Grace', '1-0'), ('Alan', 'Ada', '1/2-1/2');",
     )?;
-    let to = SqliteConfig::new(dir.join("tournament-backup.db")).with_foreign_keys(true);
+    let to = SqliteConfig::new(dir.join("tournament-backup.db"))?.with_foreign_keys(true);
     let mut copy = Sqlite.backup(original, &to)?;
     println!(
         "   backed up `{}` to `{}`: {} games in each",
@@ -241,7 +241,7 @@ fn backup(tournament: &mut Tournament, dir: &Path) -> Result<()> {
 
 /// `:memory:` opens, but refuses to be rebuilt; the two honest alternatives work.
 fn hollow() -> Result<()> {
-    let scratch = Tournament::open("Blitz", SqliteConfig::new(":memory:"))?;
+    let scratch = Tournament::open("Blitz", SqliteConfig::new(":memory:")?)?;
     scratch.conn.execute_batch(
         "CREATE TABLE games(white TEXT, black TEXT); INSERT INTO games VALUES ('Ada', 'Grace');",
     )?;
@@ -257,7 +257,7 @@ fn hollow() -> Result<()> {
         }
     }
 
-    let mut copy = Sqlite.backup(&scratch.conn, &SqliteConfig::new(":memory:"))?;
+    let mut copy = Sqlite.backup(&scratch.conn, &SqliteConfig::new(":memory:")?)?;
     println!(
         "   alternative 1, a backup into another `:memory:` database: {} game(s) copied",
         copy.count("games")?
