@@ -47,6 +47,11 @@ macro_rules! shadow_the_expansions_locals {
         struct __guardian_serializer;
         struct __guardian_deserializer;
         struct __guardian_value;
+        const __guardian_result0: u8 = 0;
+        const __guardian_result1: u8 = 1;
+        const __guardian_result2: u8 = 2;
+        const __guardian_result3: u8 = 3;
+        struct __guardian_failures;
         static __guardian_not_clone: u8 = 0;
     };
 }
@@ -203,6 +208,81 @@ fn derived_code_runs_under_shadowing()
         Generic::Both { .. } | Generic::Empty => ::std::panic!("rebuild changed the variant"),
     }
     pair.close()?;
+    ::std::result::Result::Ok(())
+}
+
+/// A factory that opens the bytes of its recipe, asynchronously.
+struct AsyncBytes;
+
+impl ::guardian_core::AsyncFactory for AsyncBytes {
+    type Config = str;
+    type Resource = ::std::vec::Vec<u8>;
+    type Error = ::std::io::Error;
+
+    async fn open(&self, name: &str) -> ::std::io::Result<::std::vec::Vec<u8>> {
+        ::std::result::Result::Ok(::std::borrow::ToOwned::to_owned(name.as_bytes()))
+    }
+}
+
+/// Async, every open at once, with a nested async value and a blueprint.
+#[derive(Rebuild)]
+#[rebuild(async, blueprint)]
+pub struct Concurrent {
+    #[config]
+    name: ::std::string::String,
+    #[resource(factory = AsyncBytes, from = name)]
+    first: ::std::vec::Vec<u8>,
+    #[resource(factory = AsyncBytes, from = name)]
+    second: ::std::vec::Vec<u8>,
+    #[nested]
+    inner: InOrder,
+}
+
+/// Async, one open after another, an enum.
+#[derive(Rebuild)]
+#[rebuild(async, sequential, blueprint)]
+pub enum InOrder {
+    /// Both roles.
+    Both(
+        #[config] ::std::string::String,
+        #[resource(factory = AsyncBytes, from = 0)] ::std::vec::Vec<u8>,
+    ),
+    /// Nothing to open.
+    Empty,
+}
+
+/// Polls a future that never waits to completion.
+fn ready<F: ::std::future::Future>(future: F) -> F::Output {
+    let mut future = ::std::pin::pin!(future);
+    let mut cx = ::std::task::Context::from_waker(::std::task::Waker::noop());
+    loop {
+        if let ::std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+#[test]
+fn async_code_runs_under_shadowing()
+-> ::std::result::Result<(), ::std::boxed::Box<dyn ::std::error::Error>> {
+    use ::guardian_core::{AsyncFromBlueprint, AsyncRebuild};
+    let value = Concurrent {
+        name: ::std::borrow::ToOwned::to_owned("c"),
+        first: ::std::vec![],
+        second: ::std::vec![],
+        inner: InOrder::Both(::std::borrow::ToOwned::to_owned("i"), ::std::vec![]),
+    };
+    let copy = ready(value.rebuild())?;
+    ::std::assert_eq!((&*copy.first, &*copy.second), (&b"c"[..], &b"c"[..]));
+    match &copy.inner {
+        InOrder::Both(_, bytes) => ::std::assert_eq!(bytes, b"i"),
+        InOrder::Empty => ::std::panic!("rebuild changed the variant"),
+    }
+    let built = ready(Concurrent::from_blueprint(value.blueprint()))?;
+    ready(built.close())?;
+    ready(copy.close())?;
+    ready(value.close())?;
+    ready(InOrder::Empty.close())?;
     ::std::result::Result::Ok(())
 }
 

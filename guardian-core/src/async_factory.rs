@@ -137,6 +137,61 @@ pub trait AsyncFactory: Sync {
 /// in flight are dropped with it. Nothing leaks; only the Guardian Rule's reporting is
 /// given up. To keep it, do not cancel a rebuild: bound the factories' own operations
 /// (connect timeouts in the recipe) instead.
+///
+/// # Example
+///
+/// ```
+/// use guardian_core::{AsyncFactory, AsyncRebuild, Rebuild};
+///
+/// /// A "connection" that just remembers its address, opened asynchronously.
+/// struct Connect;
+/// impl AsyncFactory for Connect {
+///     type Config = str;
+///     type Resource = String;
+///     type Error = std::io::Error;
+///     async fn open(&self, address: &str) -> std::io::Result<String> {
+///         Ok(format!("connected to {address}"))
+///     }
+/// }
+///
+/// #[derive(Rebuild)]
+/// #[rebuild(async)]
+/// struct Client {
+///     #[config]
+///     primary: String,
+///     #[config]
+///     replica: String,
+///     #[resource(factory = Connect, from = primary)]
+///     writes: String,
+///     #[resource(factory = Connect, from = replica)]
+///     reads: String,
+/// }
+///
+/// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+/// #     // These futures are ready at once; a real program awaits them on its runtime.
+/// #     let mut future = std::pin::pin!(future);
+/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop {
+/// #         if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+/// #             return value;
+/// #         }
+/// #     }
+/// # }
+/// # block_on(async {
+/// let client = Client {
+///     writes: Connect.open("db-1").await?,
+///     reads: Connect.open("db-2").await?,
+///     primary: "db-1".into(),
+///     replica: "db-2".into(),
+/// };
+/// let copy = client.rebuild().await?; // both connections opened at once
+/// assert_eq!(copy.reads, "connected to db-2");
+/// copy.close().await?;
+/// client.close().await?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `AsyncRebuild`: it cannot be rebuilt or closed asynchronously",
     label = "`{Self}` does not implement `guardian_core::AsyncRebuild`",

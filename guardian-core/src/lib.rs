@@ -255,6 +255,9 @@ pub mod __private;
 // compiler shortens a path to its name only when the item is reachable outside a
 // hidden module, so they are re-exported here, hidden. Generated code names them
 // through `__private`.
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub use __private::{AsyncLoad, LoadedInTwoSteps};
 #[doc(hidden)]
 pub use __private::{
     AsyncOpensWithoutRecipe, AsyncRecipeFor, AsyncResourceIs, CloneImplemented, CloneOf,

@@ -44,7 +44,7 @@ pub fn binding() {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a guardian `Factory`",
     label = "`factory = ...` must give a value whose type implements `guardian_core::Factory`",
-    note = "use a built-in factory (`guardian_core::fs`, `net`, `sync`), or implement `guardian_core::Factory` for `{Self}` (only `open` is required)"
+    note = "use a built-in factory (`guardian_core::fs`, `net`, `sync`), or implement `guardian_core::Factory` for `{Self}` (only `open` is required); if `{Self}` is an `AsyncFactory`, derive the async rebuild with `#[rebuild(async)]`"
 )]
 pub trait IsFactory {
     /// `Factory::Config`.
@@ -679,3 +679,19 @@ impl Failures {
         }
     }
 }
+
+/// The bound of the `Deserialize` impl of a `#[rebuild(async, serde)]` type: it never
+/// holds (`for<'a>` keeps it from being a trivially false bound), so loading one
+/// directly with serde reports this message, not serde's suggestion to derive
+/// `Deserialize`.
+#[cfg(feature = "serde")]
+#[diagnostic::on_unimplemented(
+    message = "`{T}` opens its resources asynchronously, so serde cannot build it while deserializing",
+    label = "`{T}` is `Serialize`, but it is loaded in two steps",
+    note = "deserialize its blueprint, a `{B}`, then open everything with `{T}::from_blueprint(blueprint).await` (`guardian_core::AsyncFromBlueprint`)"
+)]
+pub trait LoadedInTwoSteps<T: ?Sized, B> {}
+
+/// See [`LoadedInTwoSteps`].
+#[cfg(feature = "serde")]
+pub struct AsyncLoad<'a, T: ?Sized>(PhantomData<&'a T>);

@@ -58,6 +58,10 @@ pub struct TypeAttrs {
     pub lint_allows: Vec<TokenStream>,
     /// `#[deprecated]`: the generated items allow `deprecated`, as serde's do.
     pub deprecated: bool,
+    /// `#[rebuild(async)]`, where `async` is written: derive `AsyncRebuild`.
+    pub asynchronous: Option<Span>,
+    /// `#[rebuild(async, sequential)]`: open one field after another.
+    pub sequential: Option<Span>,
     /// Where its `#[serde(...)]` attributes are, as indexes into its attributes.
     pub serde: Vec<usize>,
 }
@@ -374,10 +378,27 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute], place: Place) -> TypeAttrs {
     out
 }
 
-const REBUILD_FORM: &str = "`#[rebuild(blueprint)]`, `#[rebuild(blueprint(name = MyBlueprint, derive(Debug)))]` or `#[rebuild(serde)]`";
+const REBUILD_FORM: &str = "`#[rebuild(blueprint)]`, `#[rebuild(blueprint(name = MyBlueprint, derive(Debug)))]`, `#[rebuild(serde)]`, `#[rebuild(async)]` or `#[rebuild(async, sequential)]`";
+
+/// A flag key of `#[rebuild(...)]` (`async`, `sequential`, `serde`): recorded once,
+/// where it was written; a second one or a value is an error.
+fn flag(cx: &Ctxt, meta: &ParseNestedMeta, slot: &mut Option<Span>, key: &str) -> syn::Result<()> {
+    if slot.is_some() {
+        cx.push(meta.error(format!(
+            "duplicate `{key}` in `#[rebuild(...)]`: give it once"
+        )));
+    }
+    *slot = Some(meta.path.span());
+    if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+        cx.push(meta.error(format!("`{key}` takes no value: write `#[rebuild({key})]`")));
+        skip_value(meta.input)?;
+    }
+    Ok(())
+}
 
 /// `#[rebuild(blueprint)]`, `#[rebuild(blueprint(name = X, derive(Debug)))]`,
-/// `#[rebuild(serde)]` (which implies a blueprint).
+/// `#[rebuild(serde)]` (which implies a blueprint), `#[rebuild(async)]`,
+/// `#[rebuild(async, sequential)]`, in any combination.
 fn rebuild(cx: &Ctxt, attr: &Attribute, out: &mut TypeAttrs) {
     if !matches!(attr.meta, syn::Meta::List(_)) {
         cx.error_spanned_by(
@@ -387,21 +408,26 @@ fn rebuild(cx: &Ctxt, attr: &Attribute, out: &mut TypeAttrs) {
         return;
     }
     let parsed = attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("async") {
+            return flag(cx, &meta, &mut out.asynchronous, "async");
+        }
+        if meta.path.is_ident("sequential") {
+            return flag(cx, &meta, &mut out.sequential, "sequential");
+        }
+        let is_blueprint = meta.path.is_ident("blueprint");
+        if !is_blueprint && !meta.path.is_ident("serde") {
+            cx.push(meta.error(format!(
+                "unknown key `{}` in `#[rebuild(...)]`: write {REBUILD_FORM}",
+                path_name(&meta.path)
+            )));
+            return skip_value(meta.input);
+        }
         let blueprint = out.blueprint.get_or_insert_with(|| BlueprintAttr {
             name: None,
             derives: Vec::new(),
             serde: None,
         });
-        if meta.path.is_ident("serde") {
-            if blueprint.serde.is_some() {
-                cx.push(meta.error("duplicate `serde` in `#[rebuild(...)]`: give it once"));
-            }
-            blueprint.serde = Some(meta.path.span());
-            if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
-                cx.push(meta.error("`serde` takes no value: write `#[rebuild(serde)]`"));
-                skip_value(meta.input)?;
-            }
-        } else if meta.path.is_ident("blueprint") {
+        if is_blueprint {
             if meta.input.peek(Token![=]) {
                 cx.push(meta.error(
                     "write the blueprint's name as `#[rebuild(blueprint(name = MyBlueprint))]`",
@@ -446,11 +472,7 @@ fn rebuild(cx: &Ctxt, attr: &Attribute, out: &mut TypeAttrs) {
                 })?;
             }
         } else {
-            cx.push(meta.error(format!(
-                "unknown key `{}` in `#[rebuild(...)]`: write {REBUILD_FORM}",
-                path_name(&meta.path)
-            )));
-            skip_value(meta.input)?;
+            flag(cx, &meta, &mut blueprint.serde, "serde")?;
         }
         Ok(())
     });

@@ -30,6 +30,10 @@ pub enum Impl {
     Rebuild,
     /// `FromBlueprint`, and the serde impls that go through the blueprint.
     FromBlueprint,
+    /// `AsyncRebuild`.
+    AsyncRebuild,
+    /// `AsyncFromBlueprint`, and its serde impls.
+    AsyncFromBlueprint,
 }
 
 /// The type's where-clause, the inferred bounds and `extra` predicates, as tokens
@@ -54,6 +58,8 @@ pub fn where_clause(input: &Input, of: Impl, extra: &[TokenStream]) -> TokenStre
         let nested = match of {
             Impl::Rebuild => quote!(::guardian_core::Rebuild),
             Impl::FromBlueprint => quote!(::guardian_core::FromBlueprint),
+            Impl::AsyncRebuild => quote!(::guardian_core::AsyncRebuild),
+            Impl::AsyncFromBlueprint => quote!(::guardian_core::AsyncFromBlueprint),
         };
         for field in input.fields() {
             let bound = if field.is_config() {

@@ -20,6 +20,14 @@ pub fn check(cx: &Ctxt, input: &Input) {
     }
     check_derives(cx, input);
     check_blueprint(cx, input);
+    if let (None, Some(sequential)) = (&input.attrs.asynchronous, &input.attrs.sequential) {
+        cx.push(syn::Error::new(
+            *sequential,
+            "`sequential` orders the opens of an async rebuild: write \
+             `#[rebuild(async, sequential)]` (a blocking rebuild always opens one field \
+             after another)",
+        ));
+    }
     let params = Params::types(input.generics);
     for variant in input.variants() {
         for field in &variant.fields {

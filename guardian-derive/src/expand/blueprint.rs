@@ -8,7 +8,7 @@ use syn::{Attribute, Ident, Index, Member};
 
 use super::body::{Body, Opening, Reach, generated_member};
 use super::hygiene::Locals;
-use super::item::{lint_attrs, path, type_ident};
+use super::item::{Flavor, flavor, lint_attrs, path, type_ident};
 use super::serde;
 use crate::ast::{Data, Field, Input, Style, Variant};
 use crate::attr::BlueprintAttr;
@@ -77,7 +77,7 @@ fn members<'v, 'a>(variant: &'v Variant<'a>) -> Vec<(usize, &'v Field<'a>, Membe
 /// it is, each nested value as its blueprint (`<Shard as FromBlueprint>::Blueprint`).
 /// A field type that names `Self` names the original type (`Vec<Self>` in `Tree` is
 /// `Vec<Tree>`, in the blueprint as in the type).
-fn body(variant: &Variant, self_ty: &TokenStream) -> TokenStream {
+fn body(variant: &Variant, self_ty: &TokenStream, flavor: Flavor) -> TokenStream {
     let fields = variant
         .fields
         .iter()
@@ -87,7 +87,8 @@ fn body(variant: &Variant, self_ty: &TokenStream) -> TokenStream {
             let vis = &field.original.vis;
             let mut ty = span::generated(field.ty.to_token_stream(), Some(self_ty));
             if field.is_nested() {
-                ty = quote!(<#ty as ::guardian_core::FromBlueprint>::Blueprint);
+                let from = flavor.blueprint_trait();
+                ty = quote!(<#ty as #from>::Blueprint);
             }
             match &field.original.ident {
                 Some(ident) => quote!(#(#attrs)* #vis #ident: #ty),
@@ -111,7 +112,8 @@ fn definition(input: &Input, attr: &BlueprintAttr, name: &Ident) -> TokenStream 
     };
     // The inferred bounds: a nested field's blueprint is a projection that needs its
     // type to be `FromBlueprint` wherever the blueprint type is named.
-    let where_clause = bound::where_clause(input, bound::Impl::FromBlueprint, &[]);
+    let flavor = flavor(input);
+    let where_clause = bound::where_clause(input, impl_for(flavor), &[]);
     let type_name = input.name();
     let doc = format!(
         "The blueprint of [`{type_name}`]: its `#[config]` fields, without its resources. \
@@ -143,7 +145,7 @@ fn definition(input: &Input, attr: &BlueprintAttr, name: &Ident) -> TokenStream 
     let self_ty = bound::self_type(input);
     match &input.data {
         Data::Struct(variant) => {
-            let body = body(variant, &self_ty);
+            let body = body(variant, &self_ty, flavor);
             match variant.style {
                 Style::Named => quote!(#header #vis struct #name #generics #where_clause #body),
                 Style::Tuple => quote!(#header #vis struct #name #generics #body #where_clause;),
@@ -154,7 +156,7 @@ fn definition(input: &Input, attr: &BlueprintAttr, name: &Ident) -> TokenStream 
             let variants = variants.iter().map(|variant| {
                 let attrs = forwarded(variant.attrs);
                 let ident = variant.ident;
-                let body = body(variant, &self_ty);
+                let body = body(variant, &self_ty, flavor);
                 quote!(#(#attrs)* #ident #body)
             });
             quote!(#header #vis enum #name #generics #where_clause { #(#variants,)* })
@@ -171,11 +173,21 @@ fn blueprint_path(name: &Ident, variant: &Variant) -> TokenStream {
     }
 }
 
+/// The impl a blueprint's bounds are for.
+pub fn impl_for(flavor: Flavor) -> bound::Impl {
+    if flavor.is_async() {
+        bound::Impl::AsyncFromBlueprint
+    } else {
+        bound::Impl::FromBlueprint
+    }
+}
+
 fn impl_from_blueprint(input: &Input, name: &Ident, locals: &mut Locals) -> TokenStream {
     let ident = type_ident(input);
     let type_name = input.name();
     let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
-    let where_clause = bound::where_clause(input, bound::Impl::FromBlueprint, &[]);
+    let flavor = flavor(input);
+    let where_clause = bound::where_clause(input, impl_for(flavor), &[]);
     let blueprint = locals.named("blueprint");
     let packed = input.attrs.packed.is_some();
 
@@ -188,9 +200,10 @@ fn impl_from_blueprint(input: &Input, name: &Ident, locals: &mut Locals) -> Toke
                 variant,
                 reach: Reach::OfSelf,
                 type_name: &type_name,
+                flavor,
             };
             let copy = copy_body(&body, name, packed, locals);
-            let build = build_arm(&type_name, name, variant, locals);
+            let build = build_arm(&type_name, name, variant, flavor, locals);
             (copy, quote!(match #blueprint { #build }))
         }
         Data::Enum(variants) => {
@@ -201,12 +214,13 @@ fn impl_from_blueprint(input: &Input, name: &Ident, locals: &mut Locals) -> Toke
                     variant,
                     reach: Reach::BoundRef,
                     type_name: &type_name,
+                    flavor,
                 };
                 let path = path(variant);
                 let pattern = body.pattern(locals, in_blueprint);
                 let copy = copy_body(&body, name, false, locals);
                 copies.extend(quote!(#path #pattern => #copy,));
-                builds.extend(build_arm(&type_name, name, variant, locals));
+                builds.extend(build_arm(&type_name, name, variant, flavor, locals));
             }
             (
                 quote!(match self { #copies }),
@@ -216,10 +230,12 @@ fn impl_from_blueprint(input: &Input, name: &Ident, locals: &mut Locals) -> Toke
         Data::Union(_) => return TokenStream::new(),
     };
     let lints = lint_attrs(input);
+    let trait_ = flavor.blueprint_trait();
+    let asyncness = flavor.is_async().then(|| quote!(async));
     quote! {
         #[automatically_derived]
         #lints
-        impl #impl_generics ::guardian_core::FromBlueprint for #ident #ty_generics #where_clause {
+        impl #impl_generics #trait_ for #ident #ty_generics #where_clause {
             type Blueprint = #name #ty_generics;
 
             #[inline]
@@ -228,7 +244,7 @@ fn impl_from_blueprint(input: &Input, name: &Ident, locals: &mut Locals) -> Toke
             }
 
             #[inline]
-            fn from_blueprint(
+            #asyncness fn from_blueprint(
                 #blueprint: Self::Blueprint,
             ) -> ::core::result::Result<Self, ::guardian_core::RebuildError> {
                 #build
@@ -247,7 +263,8 @@ fn copy_body(body: &Body, name: &Ident, packed: bool, locals: &mut Locals) -> To
             if field.is_nested() {
                 let ty = span::generated(field.ty.to_token_stream(), None);
                 let value = body.reference(locals, index, at);
-                quote_spanned!(at=> #member: <#ty as ::guardian_core::FromBlueprint>::blueprint(#value))
+                let from = body.flavor.blueprint_trait();
+                quote_spanned!(at=> #member: <#ty as #from>::blueprint(#value))
             } else if packed {
                 let ty = span::generated(field.ty.to_token_stream(), None);
                 let value = body.value(locals, index);
@@ -262,7 +279,13 @@ fn copy_body(body: &Body, name: &Ident, packed: bool, locals: &mut Locals) -> To
 }
 
 /// `Blueprint::V { config: __guardian_fieldN } => { open resources; Ok(Self::V { .. }) }`.
-fn build_arm(type_name: &str, name: &Ident, variant: &Variant, locals: &mut Locals) -> TokenStream {
+fn build_arm(
+    type_name: &str,
+    name: &Ident,
+    variant: &Variant,
+    flavor: Flavor,
+    locals: &mut Locals,
+) -> TokenStream {
     let source = blueprint_path(name, variant);
     let members: Vec<TokenStream> = members(variant)
         .into_iter()
@@ -275,6 +298,7 @@ fn build_arm(type_name: &str, name: &Ident, variant: &Variant, locals: &mut Loca
         variant,
         reach: Reach::BoundOwned,
         type_name,
+        flavor,
     };
     let opens = body.open_live(locals, Opening::Open);
     let path = path(variant);

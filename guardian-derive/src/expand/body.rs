@@ -7,6 +7,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::{Ident, Member};
 
 use super::hygiene::Locals;
+use super::item::Flavor;
 use crate::ast::{Field, Variant, same_member};
 use crate::attr::ResourceAttr;
 use crate::span;
@@ -38,6 +39,7 @@ pub struct Body<'v, 'a> {
     pub reach: Reach,
     /// The type's name, for errors (`RebuildError::type_name`).
     pub type_name: &'v str,
+    pub flavor: Flavor,
 }
 
 impl<'a> Body<'_, 'a> {
@@ -131,46 +133,57 @@ impl<'a> Body<'_, 'a> {
     }
 
     /// `let __guardian_openN = ...;` for every live field of the body (a resource,
-    /// opened through its factory, or a nested value, rebuilt), in declaration order.
-    /// If one fails, the ones opened before it are closed, in reverse order, and its
-    /// error is returned.
+    /// opened through its factory, or a nested value, rebuilt), leaving each bound to
+    /// its value. All or nothing: if one fails, what was opened is closed, in reverse
+    /// order, and the error returned.
+    ///
+    /// Blocking and sequential async code open in declaration order and stop at the
+    /// first failure. Concurrent async code starts every open at once, waits for all
+    /// of them, and reports every failure.
     pub fn open_live(&self, locals: &mut Locals, opening: Opening) -> TokenStream {
-        let mut out = TokenStream::new();
         if !self.variant.fields.iter().any(Field::is_live) {
             // No variable at all: a body without live fields needs no shield.
-            return out;
+            return TokenStream::new();
         }
+        match self.flavor {
+            Flavor::Concurrent => self.open_concurrently(locals, opening),
+            Flavor::Sync | Flavor::Sequential => self.open_in_order(locals, opening),
+        }
+    }
+
+    fn open_in_order(&self, locals: &mut Locals, opening: Opening) -> TokenStream {
+        let mut out = TokenStream::new();
         let mut opened: Vec<(usize, &Field)> = Vec::new();
         let closing = locals.named("closing");
         let value = locals.named("value");
         let error = locals.named("error");
         let variant = variant_name(self.variant);
         let type_name = self.type_name;
+        let wait = self.flavor.wait();
         for (index, field) in self.variant.fields.iter().enumerate() {
-            let (call, failed) = match field.resource() {
-                Some(attr) => (
-                    self.open_call(locals, index, field, attr, opening),
-                    quote!(open_failed),
-                ),
-                None if field.is_nested() => (
-                    self.nested_call(locals, index, field, opening),
-                    quote!(nested_failed),
-                ),
-                None => continue,
+            if !field.is_live() {
+                continue;
+            }
+            let call = self.live_call(locals, index, field, opening);
+            let failed = if field.is_nested() {
+                quote!(nested_failed)
+            } else {
+                quote!(open_failed)
             };
             let open = locals.numbered("open", index);
             let name = field.name();
+            let closing_ref = quote!(&mut #closing);
             let rollback: Vec<TokenStream> = opened
                 .iter()
                 .rev()
                 .map(|&(index, field)| {
-                    let value = locals.numbered("open", index);
-                    close_call(&closing, field, &value.into_token_stream())
+                    let value = locals.numbered("open", index).into_token_stream();
+                    close_call(&closing_ref, field, &value, self.flavor)
                 })
                 .collect();
             let mutable = (!rollback.is_empty()).then(|| quote!(mut));
             out.extend(quote! {
-                let #open = match #call {
+                let #open = match (#call) #wait {
                     ::core::result::Result::Ok(#value) => #value,
                     ::core::result::Result::Err(#error) => {
                         let #mutable #closing = ::guardian_core::__private::closing(#type_name, #variant);
@@ -186,9 +199,88 @@ impl<'a> Body<'_, 'a> {
         out
     }
 
+    /// Every live field's future at once, joined; then, if any failed, every failure
+    /// recorded (in declaration order) and what opened closed (in reverse order).
+    fn open_concurrently(&self, locals: &mut Locals, opening: Opening) -> TokenStream {
+        let live: Vec<(usize, &Field)> = self
+            .variant
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, field)| field.is_live())
+            .collect();
+        let futures: Vec<TokenStream> = live
+            .iter()
+            .map(|&(index, field)| self.live_call(locals, index, field, opening))
+            .collect();
+        let results: Vec<Ident> = live
+            .iter()
+            .map(|&(index, _)| locals.numbered("result", index))
+            .collect();
+        let opens: Vec<Ident> = live
+            .iter()
+            .map(|&(index, _)| locals.numbered("open", index))
+            .collect();
+        // join(a, join(b, c)) and its pattern (a, (b, c)).
+        let (joined, pattern) = nest(&futures, &results);
+        let failures = locals.named("failures");
+        let value = locals.named("value");
+        let variant = variant_name(self.variant);
+        let type_name = self.type_name;
+        let record = live.iter().zip(&results).map(|(&(_, field), result)| {
+            let name = field.name();
+            let kind = if field.is_nested() {
+                quote!(nested)
+            } else {
+                quote!(resource)
+            };
+            quote!(let #result = #failures.#kind(#name, #result);)
+        });
+        let cleanup = quote!(#failures.cleanup());
+        let rollback = live
+            .iter()
+            .zip(&results)
+            .rev()
+            .map(|(&(_, field), result)| {
+                let close = close_call(&cleanup, field, &value.to_token_stream(), self.flavor);
+                quote!(if let ::core::option::Option::Some(#value) = #result { #close })
+            });
+        let oks = results
+            .iter()
+            .map(|result| quote!(::core::result::Result::Ok(#result)));
+        quote! {
+            let #pattern = #joined.await;
+            let (#(#opens,)*) = match (#(#results,)*) {
+                (#(#oks,)*) => (#(#results,)*),
+                (#(#results,)*) => {
+                    let mut #failures = ::guardian_core::__private::Failures::new(#type_name, #variant);
+                    #(#record)*
+                    #(#rollback)*
+                    return ::core::result::Result::Err(#failures.into_error());
+                }
+            };
+        }
+    }
+
+    /// The opening of live field `index`: a resource's factory call or a nested
+    /// value's rebuild, as a `Result` (blocking) or a future of one (async).
+    fn live_call(
+        &self,
+        locals: &mut Locals,
+        index: usize,
+        field: &Field,
+        opening: Opening,
+    ) -> TokenStream {
+        match field.resource() {
+            Some(attr) => self.open_call(locals, index, field, attr, opening),
+            None => self.nested_call(locals, index, field, opening),
+        }
+    }
+
     /// `<FieldTy as Rebuild>::rebuild(&field)` (or, from a blueprint,
-    /// `<FieldTy as FromBlueprint>::from_blueprint(field)`), spanned on the field's
-    /// type so that a type that is not `Rebuild` is reported there.
+    /// `<FieldTy as FromBlueprint>::from_blueprint(field)`; their async versions in
+    /// async code), spanned on the field's type so that a type that is not `Rebuild`
+    /// is reported there.
     fn nested_call(
         &self,
         locals: &mut Locals,
@@ -201,19 +293,21 @@ impl<'a> Body<'_, 'a> {
         match opening {
             Opening::Reopen => {
                 let live = self.reference(locals, index, at);
-                quote_spanned!(at=> <#ty as ::guardian_core::Rebuild>::rebuild(#live))
+                let rebuild = self.flavor.rebuild_trait();
+                quote_spanned!(at=> <#ty as #rebuild>::rebuild(#live))
             }
             Opening::Open => {
                 let blueprint = self.value(locals, index);
-                quote_spanned!(at=> <#ty as ::guardian_core::FromBlueprint>::from_blueprint(#blueprint))
+                let from = self.flavor.blueprint_trait();
+                quote_spanned!(at=> <#ty as #from>::from_blueprint(#blueprint))
             }
         }
     }
 
     /// The factory's `open(config)` or `reopen(config, live)` for one resource, each
     /// requirement spanned where the user can fix it: "not a factory" on the factory
-    /// expression, "does not open a `T`" on the field's type, "the recipe is a `C`" on
-    /// `from = ...`, "needs a recipe" on the factory expression.
+    /// expression, "opens a `T`, not a `U`" on the field's type, "the recipe is a `C`"
+    /// on `from = ...`, "needs a recipe" on the factory expression.
     fn open_call(
         &self,
         locals: &mut Locals,
@@ -245,14 +339,18 @@ impl<'a> Body<'_, 'a> {
                     .unwrap_or(index);
                 let at = span::user(member_span(from));
                 let config = self.reference(locals, target, at);
-                quote_spanned!(at=> <_ as ::guardian_core::__private::RecipeFor<_, _>>::recipe(&#factory, #config))
+                let check = self.flavor.check("RecipeFor", "AsyncRecipeFor");
+                quote_spanned!(at=> <_ as ::guardian_core::__private::#check<_, _>>::recipe(&#factory, #config))
             }
             None => {
-                quote_spanned!(factory_span=> <_ as ::guardian_core::__private::OpensWithoutRecipe<_>>::no_recipe(&#factory))
+                let check = self
+                    .flavor
+                    .check("OpensWithoutRecipe", "AsyncOpensWithoutRecipe");
+                quote_spanned!(factory_span=> <_ as ::guardian_core::__private::#check<_>>::no_recipe(&#factory))
             }
         };
-        let typed = field_typed(field, &factory.to_token_stream());
-        let expr = factory_expr(attr);
+        let typed = field_typed(field, &factory.to_token_stream(), self.flavor);
+        let expr = factory_expr(attr, self.flavor);
         // The factory is needed twice (to open, and to check the recipe against):
         // evaluate it once, and keep its temporaries alive for the whole call.
         quote! {
@@ -263,42 +361,73 @@ impl<'a> Body<'_, 'a> {
     }
 }
 
-/// `checked(factory).close(&mut closing, "name", value);` for one resource, or
-/// `close_nested(&mut closing, "name", <FieldTy as Rebuild>::close(value));` for a
-/// nested value.
-pub fn close_call(closing: &Ident, field: &Field, value: &TokenStream) -> TokenStream {
+/// `join(a, join(b, c))` and the pattern `(a, (b, c))` of its output, for futures
+/// `a, b, c` and variables `a, b, c`; one future is awaited as it is.
+fn nest(futures: &[TokenStream], names: &[Ident]) -> (TokenStream, TokenStream) {
+    match (futures, names) {
+        ([future], [name]) => (future.clone(), name.to_token_stream()),
+        ([future, rest @ ..], [name, names @ ..]) => {
+            let (joined, pattern) = nest(rest, names);
+            (
+                quote!(::guardian_core::__private::join(#future, #joined)),
+                quote!((#name, #pattern)),
+            )
+        }
+        _ => (quote!(()), quote!(())),
+    }
+}
+
+/// Closes one live field's `value` into `closing` (an expression giving a
+/// `&mut CloseError`): `checked(factory).close(closing, "name", value);` for a
+/// resource, `close_nested(closing, "name", <FieldTy as Rebuild>::close(value));` for
+/// a nested value; awaited in async code.
+pub fn close_call(
+    closing: &TokenStream,
+    field: &Field,
+    value: &TokenStream,
+    flavor: Flavor,
+) -> TokenStream {
     let name = field.name();
+    let wait = flavor.wait();
     let Some(attr) = field.resource() else {
         if !field.is_nested() {
             return TokenStream::new();
         }
         let at = span::user(span::of_type(field.ty));
         let ty = span::generated(field.ty.to_token_stream(), None);
+        let rebuild = flavor.rebuild_trait();
         return quote_spanned! {at=>
             ::guardian_core::__private::close_nested(
-                &mut #closing,
+                #closing,
                 #name,
-                <#ty as ::guardian_core::Rebuild>::close(#value),
+                <#ty as #rebuild>::close(#value) #wait,
             );
         };
     };
-    let typed = field_typed(field, &factory_expr(attr));
-    quote!(#typed.close(&mut #closing, #name, #value);)
+    let typed = field_typed(field, &factory_expr(attr, flavor), flavor);
+    quote!(#typed.close(#closing, #name, #value) #wait;)
 }
 
-/// `<_ as ResourceIs<FieldTy, _>>::field_typed(factory)`, spanned on the field's type.
-fn field_typed(field: &Field, factory: &TokenStream) -> TokenStream {
+/// The factory typed for the field (`<_ as ResourceIs<FieldTy, _>>::field_typed(f)`,
+/// or its async version), spanned on the field's type.
+fn field_typed(field: &Field, factory: &TokenStream, flavor: Flavor) -> TokenStream {
     let at = span::user(span::of_type(field.ty));
     let ty = span::generated(field.ty.to_token_stream(), None);
-    quote_spanned!(at=> <_ as ::guardian_core::__private::ResourceIs<#ty, _>>::field_typed(#factory))
+    if flavor.is_async() {
+        quote_spanned!(at=> <_ as ::guardian_core::__private::AsyncResourceIs<'_, #ty, _, _, _>>::field_typed(#factory))
+    } else {
+        quote_spanned!(at=> <_ as ::guardian_core::__private::ResourceIs<#ty, _>>::field_typed(#factory))
+    }
 }
 
-/// `<_ as IsFactory>::checked(&(EXPR))`, spanned on the expression.
-fn factory_expr(attr: &ResourceAttr) -> TokenStream {
+/// `<_ as IsFactory>::checked(&(EXPR))` (or `IsAsyncFactory`), spanned on the
+/// expression.
+fn factory_expr(attr: &ResourceAttr, flavor: Flavor) -> TokenStream {
     let at = factory_span(attr);
+    let check = flavor.check("IsFactory", "IsAsyncFactory");
     match &attr.factory {
         Some(expr) => {
-            quote_spanned!(at=> <_ as ::guardian_core::__private::IsFactory>::checked(&(#expr)))
+            quote_spanned!(at=> <_ as ::guardian_core::__private::#check>::checked(&(#expr)))
         }
         // `attr` refuses a resource without a factory, so this is never expanded.
         None => quote!(::core::unreachable!()),

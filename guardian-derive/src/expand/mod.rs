@@ -37,7 +37,7 @@ use quote::{ToTokens, quote, quote_spanned};
 
 use self::body::{Body, Opening, Reach, generated_member};
 use self::hygiene::Locals;
-use self::item::{lint_attrs, path, type_ident};
+use self::item::{Flavor, flavor, lint_attrs, path, type_ident};
 use crate::ast::{Data, Input};
 use crate::{bound, span};
 
@@ -72,7 +72,14 @@ fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {
         String::new()
     };
     let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
-    let where_clause = bound::where_clause(input, bound::Impl::Rebuild, &[]);
+    let flavor = flavor(input);
+    let asynchronous = flavor != Flavor::Sync;
+    let of = if asynchronous {
+        bound::Impl::AsyncRebuild
+    } else {
+        bound::Impl::Rebuild
+    };
+    let where_clause = bound::where_clause(input, of, &[]);
     let packed = input.attrs.packed.is_some();
 
     let (rebuild, close) = match &input.data {
@@ -81,6 +88,7 @@ fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {
                 variant,
                 reach: Reach::OfSelf,
                 type_name: &type_name,
+                flavor,
             };
             (
                 rebuild_body(&body, packed, locals),
@@ -99,6 +107,7 @@ fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {
                     variant,
                     reach: Reach::BoundRef,
                     type_name: &type_name,
+                    flavor,
                 };
                 let pattern = body.pattern(locals, |_| true);
                 let rebuild = rebuild_body(&body, false, locals);
@@ -120,9 +129,33 @@ fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {
         Data::Union(_) => return TokenStream::new(),
     };
 
-    // Without live fields, the trait's provided `close` (drop the value) is exactly
-    // right, and not emitting one saves compile time on config-only types.
-    let close = input.has_live().then(|| {
+    let lints = lint_attrs(input);
+    let trait_ = flavor.rebuild_trait();
+    // `async fn` in the impl: the trait's `-> impl Future + Send` is checked against
+    // the body's future (which must be `Send`), and the body reads as blocking code.
+    let asyncness = asynchronous.then(|| quote!(async));
+    let close = close_method(input, flavor, &close);
+    quote! {
+        #[automatically_derived]
+        #lints
+        impl #impl_generics #trait_ for #ident #ty_generics #where_clause {
+            #[inline]
+            #asyncness fn rebuild(&self) -> ::core::result::Result<Self, ::guardian_core::RebuildError> {
+                #rebuild
+            }
+
+            #close
+        }
+    }
+}
+
+/// `close`, when the type needs one: a type with live fields closes them (after the
+/// `Drop` probe); `Rebuild` provides a `close` that drops the value, right for a type
+/// without live fields (and not emitting one saves compile time on config-only
+/// types), while `AsyncRebuild` provides none.
+fn close_method(input: &Input, flavor: Flavor, body: &TokenStream) -> TokenStream {
+    let asyncness = (flavor != Flavor::Sync).then(|| quote!(async));
+    if input.has_live() {
         let at = span::user(input.ident.span());
         let probe = quote_spanned! {at=>
             <_ as ::guardian_core::__private::CloseWithoutDrop<Self>>::confirm(
@@ -131,25 +164,22 @@ fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {
         };
         quote! {
             #[inline]
-            fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {
+            #asyncness fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {
                 use ::guardian_core::__private::{ProbeDrop as _, ProbeNoDrop as _};
                 #probe
-                #close
+                #body
             }
         }
-    });
-    let lints = lint_attrs(input);
-    quote! {
-        #[automatically_derived]
-        #lints
-        impl #impl_generics ::guardian_core::Rebuild for #ident #ty_generics #where_clause {
+    } else if asyncness.is_some() {
+        quote! {
             #[inline]
-            fn rebuild(&self) -> ::core::result::Result<Self, ::guardian_core::RebuildError> {
-                #rebuild
+            async fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {
+                ::core::mem::drop(self);
+                ::core::result::Result::Ok(())
             }
-
-            #close
         }
+    } else {
+        TokenStream::new()
     }
 }
 
@@ -200,10 +230,13 @@ fn close_body(body: &Body, locals: &mut Locals) -> TokenStream {
     let closing = locals.named("closing");
     let type_name = body.type_name;
     let variant = body::variant_name(body.variant);
+    let closing_ref = quote!(&mut #closing);
     let closes: Vec<TokenStream> = resources
         .iter()
         .rev()
-        .map(|&(index, field)| body::close_call(&closing, field, &body.value(locals, index)))
+        .map(|&(index, field)| {
+            body::close_call(&closing_ref, field, &body.value(locals, index), body.flavor)
+        })
         .collect();
     quote! {
         let mut #closing = ::guardian_core::__private::closing(#type_name, #variant);
