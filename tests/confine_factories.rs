@@ -2,7 +2,9 @@
 //! sockets: absolute paths, `..` and symlinks that lead out of the root are refused
 //! and nothing outside is opened or created; nested paths below the root work and
 //! rebuilds get descriptors of their own; the allow-list refuses before any
-//! connection is attempted (a listener that is not on the list sees nothing).
+//! connection is attempted (a listener that is not on the list sees nothing); a FIFO,
+//! a socket, a device node or a directory inside the root is refused at once, in
+//! every mode, and a regular file comes back in blocking mode.
 #![cfg(feature = "confine")]
 
 use std::error::Error as _;
@@ -11,17 +13,22 @@ use std::io::{ErrorKind, Read, Seek, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::symlink;
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use guardian_core::confine::{
-    AllowList, Confined, ConfinedTcp, Escape, EscapeKind, NotAllowed, NotAllowedKind, OnceConfined,
+    AllowList, Confined, ConfinedMode, ConfinedTcp, Escape, EscapeKind, NotAllowed, NotAllowedKind,
+    OnceConfined,
 };
 use guardian_core::fs::{
     AppendFile, Buffered, ExclusiveFile, FileError, FileOp, ReadFile, ResumeReadFile,
 };
 use guardian_core::net::{NetError, NetOp, TcpConfig};
 use guardian_core::{Factory, FromBlueprint, Rebuild};
-use guardian_suite::{TempDir, TestResult, alone, factory_error, open_fd_count, shared};
+use guardian_suite::{
+    TempDir, TestResult, alone, factory_error, is_root, mkfifo, open_fd_count, shared, within,
+};
 
 /// `sandbox/root` (the root, with a `logs/` directory) beside `sandbox/outside`
 /// (a sentinel file and a directory).
@@ -210,6 +217,192 @@ fn a_missing_file_or_root_is_an_ordinary_error_naming_the_real_path() -> TestRes
     let not_a_dir = sandbox.outside().join("secret.txt");
     let no_dir = Confined::new(&not_a_dir, ReadFile).unwrap_err();
     assert_eq!(no_dir.kind(), ErrorKind::NotADirectory);
+    Ok(())
+}
+
+/// How long an open that must not wait may take before the test calls it hung.
+const NO_WAIT: Duration = Duration::from_secs(5);
+
+/// Opens `path` with `factory` on another thread; an error if it is still waiting
+/// after [`NO_WAIT`] (the thread is left blocked, the test fails instead of hanging).
+fn open_at_once<M>(factory: &Confined<M>, path: &str) -> TestResult<Result<File, FileError>>
+where
+    M: ConfinedMode + Clone + Send + 'static,
+{
+    let factory = factory.clone();
+    let owned = PathBuf::from(path);
+    within(NO_WAIT, move || factory.open(&owned))
+        .ok_or_else(|| format!("opening {path} was still waiting after {NO_WAIT:?}").into())
+}
+
+/// Every mode refuses `path` at once as not a regular file, naming the path.
+fn assert_every_mode_refuses_at_once(root: &Path, path: &str) -> TestResult {
+    let read = Confined::new(root, ReadFile)?;
+    for result in [
+        open_at_once(&read, path)?,
+        open_at_once(&read.with_mode(ResumeReadFile), path)?,
+        open_at_once(&read.with_mode(AppendFile), path)?,
+        open_at_once(&read.with_mode(ExclusiveFile), path)?,
+    ] {
+        let refused = match result {
+            Ok(file) => {
+                let opened = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+                return Err(format!("{path} was opened: {}", opened.display()).into());
+            }
+            Err(refused) => refused,
+        };
+        assert_eq!(
+            escape_kind(&refused),
+            Some(EscapeKind::NotAFile),
+            "{path}: {refused}"
+        );
+        assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(refused.path(), Some(Path::new(path)));
+        assert!(refused.source().is_none(), "a refusal of guardian's own");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_fifo_inside_the_root_is_refused_at_once_in_every_mode() -> TestResult {
+    let _alone = alone(); // spawns `mkfifo`, counts descriptors
+    let sandbox = Sandbox::new("confine-fifo")?;
+    let root = sandbox.root();
+    mkfifo(&root.join("logs/pipe"))?;
+    symlink("logs/pipe", root.join("pipe-link"))?;
+    let append = Confined::new(&root, AppendFile)?;
+    let before = open_fd_count()?;
+
+    // Nobody has the FIFO open: before the fix, reading waited for a writer and
+    // writing for a reader, for ever.
+    for path in ["logs/pipe", "pipe-link", "logs/../logs/pipe"] {
+        assert_every_mode_refuses_at_once(&root, path)?;
+    }
+    assert_eq!(
+        open_fd_count()?,
+        before,
+        "a refused FIFO's descriptor leaked"
+    );
+
+    // With a reader waiting on the other end, the writers are refused too, and the
+    // reader sees no writer ever came (end of file, not data).
+    let reader = {
+        let fifo = root.join("logs/pipe");
+        std::thread::spawn(move || -> std::io::Result<Vec<u8>> {
+            let mut bytes = Vec::new();
+            File::open(fifo)?.read_to_end(&mut bytes)?;
+            Ok(bytes)
+        })
+    };
+    while !reader.is_finished() {
+        // Until the reader has opened its end, an attempt fails with `ENXIO`; once it
+        // has, the open succeeds at the OS and the type check refuses it.
+        let refused = open_at_once(&append, "logs/pipe")?
+            .err()
+            .ok_or("a FIFO was opened")?;
+        assert_eq!(
+            escape_kind(&refused),
+            Some(EscapeKind::NotAFile),
+            "{refused}"
+        );
+        if open_fd_count()? > before + 1 {
+            break; // the reader's end is open: one attempt after that is enough
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let refused = open_at_once(&append, "logs/pipe")?
+        .err()
+        .ok_or("a FIFO was opened")?;
+    assert_eq!(
+        escape_kind(&refused),
+        Some(EscapeKind::NotAFile),
+        "{refused}"
+    );
+    // Our refused opens were the reader's writers; it read nothing from them.
+    let read = within(NO_WAIT, move || reader.join())
+        .ok_or("the reader is still waiting")?
+        .map_err(|_| "the reader panicked")??;
+    assert!(read.is_empty(), "{read:?}");
+    assert_eq!(open_fd_count()?, before, "a descriptor leaked");
+    Ok(())
+}
+
+#[test]
+fn a_socket_or_a_directory_inside_the_root_is_refused() -> TestResult {
+    let _shared = shared();
+    let sandbox = Sandbox::new("confine-socket")?;
+    let root = sandbox.root();
+    let listener = UnixListener::bind(root.join("logs/server.sock"))?;
+    listener.set_nonblocking(true)?;
+    std::fs::create_dir(root.join("logs/dir"))?;
+
+    for path in ["logs/server.sock", "logs/dir", "logs", "."] {
+        assert_every_mode_refuses_at_once(&root, path)?;
+    }
+    match listener.accept() {
+        Err(error) if error.kind() == ErrorKind::WouldBlock => {}
+        other => return Err(format!("the socket saw a client: {other:?}").into()),
+    }
+    Ok(())
+}
+
+#[test]
+fn a_device_node_inside_the_root_is_refused() -> TestResult {
+    if !is_root() {
+        eprintln!("skipped: making a device node needs root (CI runs as root)");
+        return Ok(());
+    }
+    let _alone = alone(); // spawns `mknod`
+    let sandbox = Sandbox::new("confine-device")?;
+    let root = sandbox.root();
+    // The same devices as /dev/zero (reads never end) and /dev/null (writes vanish),
+    // made inside the root, where a path check alone cannot tell them from files.
+    for (name, minor) in [("zero", "5"), ("null", "3")] {
+        let made = std::process::Command::new("mknod")
+            .arg(root.join("logs").join(name))
+            .args(["c", "1", minor])
+            .status()?;
+        assert!(made.success(), "mknod {name} failed");
+    }
+    assert_every_mode_refuses_at_once(&root, "logs/zero")?;
+    assert_every_mode_refuses_at_once(&root, "logs/null")?;
+    Ok(())
+}
+
+/// The file status flags of `file`, as the kernel reports them in `/proc/self/fdinfo`.
+fn status_flags(file: &File) -> TestResult<u32> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", file.as_raw_fd()))?;
+    let flags = info
+        .lines()
+        .find_map(|line| line.strip_prefix("flags:"))
+        .ok_or("no flags in fdinfo")?;
+    Ok(u32::from_str_radix(flags.trim(), 8)?)
+}
+
+#[test]
+fn a_regular_file_is_opened_in_blocking_mode() -> TestResult {
+    const O_NONBLOCK: u32 = 0o4000; // Linux, x86 and ARM
+    let _shared = shared();
+    let sandbox = Sandbox::new("confine-blocking")?;
+    std::fs::write(sandbox.root().join("logs/game.pgn"), "1. e4\n")?;
+    let read = Confined::new(sandbox.root(), ResumeReadFile)?;
+    let path = Path::new("logs/game.pgn");
+    let live = read.open(path)?;
+    let files = [
+        read.reopen(path, &live)?,
+        read.with_mode(ReadFile).open(path)?,
+        read.with_mode(AppendFile).open(path)?,
+        read.with_mode(ExclusiveFile).open(path)?,
+        live,
+    ];
+    for file in &files {
+        let flags = status_flags(file)?;
+        assert_eq!(
+            flags & O_NONBLOCK,
+            0,
+            "O_NONBLOCK left set: flags {flags:o}"
+        );
+    }
     Ok(())
 }
 

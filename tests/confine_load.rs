@@ -22,12 +22,12 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use guardian_core::Rebuild;
 use guardian_core::confine::{Confined, OnceConfined};
 use guardian_core::fs::AppendFile;
-use guardian_suite::{TempDir, TestResult, open_fd_count};
+use guardian_suite::{TempDir, TestResult, alone, mkfifo, open_fd_count, shared, within};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 
@@ -337,6 +337,7 @@ fn load(bytes: &[u8], real_root: &Path, tally: &Tally) -> Result<(), TestCaseErr
 
 #[test]
 fn untrusted_recipes_never_panic_and_never_touch_anything_outside_the_root() -> TestResult {
+    let _alone = alone(); // counts descriptors
     let sandbox = Sandbox::new()?;
     JAR.set(Confined::new(&sandbox.root, AppendFile)?)?;
     let real_root = std::fs::canonicalize(&sandbox.root)?;
@@ -380,5 +381,35 @@ fn untrusted_recipes_never_panic_and_never_touch_anything_outside_the_root() -> 
         "every kind of escape should be tried: {tally:?}"
     );
     eprintln!("{tally:?}");
+    Ok(())
+}
+
+/// Where the special-file test's recipes are opened.
+static PIPES: OnceConfined<Confined<AppendFile>> = OnceConfined::new();
+
+/// A logger whose recipe names a path below `PIPES`.
+#[derive(Rebuild)]
+#[rebuild(serde)]
+struct PipeLogger {
+    #[config]
+    path: PathBuf,
+    #[resource(factory = PIPES, from = path)]
+    log: File,
+}
+
+#[test]
+fn a_recipe_that_names_a_fifo_fails_to_load_at_once() -> TestResult {
+    let _shared = shared();
+    let dir = TempDir::new("confined-load-fifo")?;
+    std::fs::create_dir(dir.path().join("logs"))?;
+    mkfifo(&dir.path().join("logs/pipe"))?;
+    PIPES.set(Confined::new(dir.path(), AppendFile)?)?;
+
+    // Before the fix the load waited for a reader of the FIFO, for ever.
+    let loaded = within(Duration::from_secs(5), || {
+        serde_json::from_str::<PipeLogger>(r#"{"path":"logs/pipe"}"#).map(PipeLogger::close)
+    })
+    .ok_or("loading a recipe that names a FIFO was still waiting after 5 s")?;
+    assert!(loaded.is_err(), "a FIFO was opened");
     Ok(())
 }

@@ -114,6 +114,28 @@
 //!
 //! [`ReadFile`] and [`ResumeReadFile`] have nothing to flush and close by dropping.
 //!
+//! # Special files
+//!
+//! These factories open whatever the path names, as [`std::fs::File`] does, and leave
+//! the rest to the OS: their recipes are yours, and a recipe may name a device or a
+//! FIFO on purpose (a log written to `/dev/null` in tests, to a FIFO read by a log
+//! shipper). What each does on Linux:
+//!
+//! | the path names | [`ReadFile`], [`ResumeReadFile`] | [`AppendFile`], [`ExclusiveFile`] |
+//! |---|---|---|
+//! | a character device (`/dev/null`, `/dev/full`, a terminal) | opens it; reads come from the device | opens it; writes go to the device (`/dev/full` fails each with `ENOSPC`); [`ExclusiveFile`] locks the device node |
+//! | a FIFO | **waits** until a writer opens the other end | **waits** until a reader opens the other end |
+//! | a directory | opens it; every read fails with `EISDIR` | fails with `EISDIR` |
+//! | a Unix socket | fails with `ENXIO` | fails with `ENXIO` |
+//!
+//! Closing a writer on a device or a FIFO skips the sync the OS refuses ([Closing](#closing)),
+//! and a [`ResumeReadFile`] reopen on a FIFO or a terminal fails with
+//! [`FileOp::Position`]: it has no position to resume at. An open that waits cannot
+//! be interrupted: a recipe that names a FIFO nobody opens blocks the rebuild for ever.
+//! That is why a recipe from outside is never opened by these factories: the confined
+//! factories of feature `confine` open regular files only, refuse anything else at
+//! once, and never wait.
+//!
 //! [`ReadFile`]: crate::fs::ReadFile
 //! [`ResumeReadFile`]: crate::fs::ResumeReadFile
 //! [`AppendFile`]: crate::fs::AppendFile

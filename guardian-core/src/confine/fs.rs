@@ -82,7 +82,9 @@ struct Root {
 /// An absolute path, a path that climbs out with `..` and a path that leaves through
 /// a symlink are refused with a [`FileError`] whose message names the path, the root
 /// and why; [`Escape::of`] tells which. Nothing outside the root is opened or
-/// created. Other failures (a missing file, a denied permission) are reported as `M`
+/// created. Only regular files are opened: a FIFO, a socket, a device or a directory
+/// is refused at once, without waiting for a FIFO's other end
+/// ([special files](crate::confine#special-files)). Other failures (a missing file, a denied permission) are reported as `M`
 /// reports them, naming the file's path below the root. See the
 /// [module docs](crate::confine) for how the root is kept and what is not covered.
 ///
@@ -167,10 +169,15 @@ impl<M: ConfinedMode> Confined<M> {
         if is_absolute(path) {
             return Err(self.escape(path, EscapeKind::Absolute));
         }
-        let file = match self.root.dir.open_with(path, &M::options()) {
+        let mut options = M::options();
+        without_waiting(&mut options);
+        let file = match self.root.dir.open_with(path, &options) {
             Ok(file) => file.into_std(),
             Err(error) if is_escape(&error) => {
                 return Err(self.escape(path, climbs_out(path)));
+            }
+            Err(error) if names_no_file(&error) => {
+                return Err(self.escape(path, EscapeKind::NotAFile));
             }
             Err(error) => {
                 return Err(FileError::new(
@@ -180,6 +187,27 @@ impl<M: ConfinedMode> Confined<M> {
                 ));
             }
         };
+        // The type is read from the descriptor that was opened, not from the path, so
+        // a FIFO swapped in after a check cannot slip through. Dropping `file` on a
+        // refusal closes it.
+        match file.metadata() {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => return Err(self.escape(path, EscapeKind::NotAFile)),
+            Err(error) => {
+                return Err(FileError::new(
+                    M::OP,
+                    Some(&self.root.path.join(path)),
+                    error,
+                ));
+            }
+        }
+        if let Err(error) = blocking_again(&file) {
+            return Err(FileError::new(
+                M::OP,
+                Some(&self.root.path.join(path)),
+                error,
+            ));
+        }
         if M::LOCKS {
             return crate::fs::lock_exclusive(file, &self.root.path.join(path));
         }
@@ -328,6 +356,47 @@ fn is_escape(error: &io::Error) -> bool {
     error.kind() == io::ErrorKind::PermissionDenied && error.raw_os_error().is_none()
 }
 
+/// Asks the OS not to wait while opening, so that a FIFO opens at once (for reading)
+/// or fails at once (for writing, when no reader has it open) instead of blocking
+/// until another process opens its other end, and a terminal device cannot become
+/// the process's controlling terminal before it is refused.
+#[cfg(unix)]
+fn without_waiting(options: &mut OpenOptions) {
+    use cap_std::fs::OpenOptionsExt;
+    use rustix::fs::OFlags;
+    options.custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits().cast_signed());
+}
+
+#[cfg(not(unix))]
+fn without_waiting(_: &mut OpenOptions) {}
+
+/// Clears the `O_NONBLOCK` that [`without_waiting`] set, once the descriptor is known
+/// to be a regular file: the caller gets the same blocking file as from the `fs`
+/// factories.
+#[cfg(unix)]
+fn blocking_again(file: &File) -> io::Result<()> {
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    let flags = fcntl_getfl(file)?;
+    fcntl_setfl(file, flags - OFlags::NONBLOCK)?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn blocking_again(_: &File) -> io::Result<()> {
+    Ok(())
+}
+
+/// The OS's answer to opening something that is not a regular file: `ENXIO` (a FIFO
+/// opened for writing without waiting while no reader has it, a Unix socket, a device
+/// without a driver) or `EISDIR` (a directory opened for writing).
+fn names_no_file(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    if error.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
+        return true;
+    }
+    error.kind() == io::ErrorKind::IsADirectory
+}
+
 /// Why a relative path that cap-std refused left the root: its `..` components climb
 /// above it, or else a symlink on it leads out. Only for the message: the decision is
 /// cap-std's.
@@ -372,6 +441,11 @@ pub enum EscapeKind {
     /// A symlink on the path (a directory on the way, or the file itself, dangling
     /// or not) leads out of the root.
     Symlink,
+    /// The path names something other than a regular file: a FIFO, a Unix socket, a
+    /// device or a directory. A device node reaches past the root whatever its path,
+    /// and a FIFO would make the open wait for another process, so a confined factory
+    /// opens regular files only (see the [module docs](crate::confine#special-files)).
+    NotAFile,
 }
 
 impl Escape {
@@ -423,6 +497,11 @@ impl fmt::Display for Escape {
             EscapeKind::Symlink => write!(
                 f,
                 "refused: a symlink on the path leads out of the root {root}"
+            ),
+            EscapeKind::NotAFile => write!(
+                f,
+                "refused: it is not a regular file, and a confined factory opens only \
+                 regular files below the root {root}"
             ),
         }
     }

@@ -18,7 +18,8 @@
 //!   [`ExclusiveFile`]) only below a root directory. An absolute path, a path that
 //!   climbs out with `..`, and a path that leaves through a symlink are refused with
 //!   a [`FileError`] naming the path, the root and why ([`Escape`]); nothing outside
-//!   the root is opened or created.
+//!   the root is opened or created. Only regular files are opened: a FIFO, socket,
+//!   device or directory is refused at once ([special files](#special-files)).
 //! - [`ConfinedTcp`] connects only to the hosts and ports of an [`AllowList`]; any
 //!   other address is refused before it is resolved or connected to ([`NotAllowed`]).
 //! - [`OnceConfined`] holds either in a `static`, set once at startup, so that a
@@ -89,10 +90,31 @@
 //! only one there is. `..` is allowed while it stays below the root (`a/../b`).
 //!
 //! What confinement does *not* cover: hard links and bind mounts inside the root that
-//! point outside (they are part of the root, as its owner made it), special files
-//! inside the root (opening a FIFO for reading waits for a writer), and the root
-//! directory being renamed (the descriptor follows it; error messages show the path
-//! it had when it was opened).
+//! point outside (they are part of the root, as its owner made it), and the root
+//! directory being renamed (the descriptor follows it).
+//!
+//! # Special files
+//!
+//! A confined factory opens **regular files only**. A FIFO, a Unix socket, a device
+//! node or a directory inside the root (or reached through a symlink that stays
+//! inside) is refused with [`EscapeKind::NotAFile`], in every mode and at once: anyone
+//! who can make a FIFO in the root could otherwise stall every load (opening a FIFO
+//! waits for its other end), and a device node reaches past the root whatever its
+//! path.
+//!
+//! The file is opened with `O_NONBLOCK` (and `O_NOCTTY`), its type is read from the
+//! descriptor that was opened (`fstat`, not a check of the path that a swapped file
+//! could slip past), anything but a regular file is closed and refused, and then
+//! `O_NONBLOCK` is cleared: the `File` you get blocks as the [`fs`](crate::fs)
+//! factories' do. A FIFO opened for writing while nobody reads it fails at the OS with
+//! `ENXIO`, as does a socket; that, and `EISDIR` for a directory opened for writing,
+//! is the same refusal. Two things the check on the descriptor cannot avoid, because
+//! the open comes first: opening a device node runs the device's open (a tape may
+//! rewind, a serial line raise its control lines; only root can make a device node,
+//! with `mknod`), and a process waiting to write to a FIFO sees a reader come and go.
+//! On a regular file, `O_NONBLOCK` changes one thing: where another process holds a
+//! lease on it (`F_SETLEASE`), the open fails with `WouldBlock` at once instead of
+//! waiting for the lease to be broken.
 //!
 //! # Connections: what the allow-list checks
 //!
@@ -131,6 +153,7 @@
 //! [`ExclusiveFile`]: crate::fs::ExclusiveFile
 //! [`FileError`]: crate::fs::FileError
 //! [`RootError`]: crate::confine::RootError
+//! [`EscapeKind::NotAFile`]: crate::confine::EscapeKind::NotAFile
 
 // One file per side, re-exported flat: `fs.rs` the confined files, `net.rs` the
 // allow-list; this file holds `OnceConfined` and what both sides share.
