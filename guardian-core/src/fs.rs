@@ -157,6 +157,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use crate::Factory;
+use crate::shown::Shown;
 
 /// A path made absolute when it is created: the recipe of every file factory.
 ///
@@ -549,9 +550,14 @@ pub enum FileOp {
 ///   `PermissionDenied`, with a `confine::Escape` inside the `io::Error`, or refuses
 ///   every path until it is set.
 ///
-/// The path is the recipe's path for opening, and for closing the path the OS reports
-/// for the open descriptor (from `/proc/self/fd` on Linux; `None` where that is not
+/// The path is the recipe's path for opening (for a confined factory, as the recipe
+/// wrote it, relative to the root), and for closing the path the OS reports for the
+/// open descriptor (from `/proc/self/fd` on Linux; `None` where that is not
 /// available).
+///
+/// `Display` is safe to log whatever the path holds: control characters (a newline
+/// that would forge a log line) are escaped and a path longer than about 150
+/// characters is cut in the middle with `…`; [`path`](FileError::path) has it exactly.
 #[derive(Debug)]
 pub struct FileError {
     op: FileOp,
@@ -627,7 +633,7 @@ impl FileError {
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = match &self.path {
-            Some(path) => path.display().to_string(),
+            Some(path) => Shown(&path.to_string_lossy()).to_string(),
             None => String::from("an open file (its path is unknown on this system)"),
         };
         match self.op {

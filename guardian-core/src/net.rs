@@ -94,6 +94,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpS
 use std::time::Duration;
 
 use crate::Factory;
+use crate::shown::Shown;
 
 /// The recipe of a TCP connection: the address and every option to set on it.
 ///
@@ -549,6 +550,10 @@ pub enum NetOp {
 /// on a fixed port (kind `AddrInUse`), and, with feature `confine`, an address that is
 /// not allowed (kind `PermissionDenied`, with a `confine::NotAllowed` inside) or a
 /// confined factory that is not set yet.
+///
+/// `Display` is safe to log whatever the address holds: control characters are
+/// escaped and an address longer than about 150 characters is cut in the middle with
+/// `…`; [`target`](NetError::target) has it exactly.
 #[derive(Debug)]
 pub struct NetError {
     op: NetOp,
@@ -623,7 +628,7 @@ impl NetError {
 
 impl fmt::Display for NetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let target = &self.target;
+        let target = Shown(&self.target);
         match self.op {
             NetOp::Resolve => write!(f, "cannot resolve {target}")?,
             NetOp::Connect => write!(f, "cannot connect to {target}")?,

@@ -18,6 +18,7 @@ use crate::Factory;
 use crate::fs::{
     AbsolutePath, AppendFile, ExclusiveFile, FileError, FileOp, ReadFile, ResumeReadFile,
 };
+use crate::shown::Shown;
 
 /// An access mode a [`Confined`] factory can open files in: [`ReadFile`],
 /// [`ResumeReadFile`], [`AppendFile`] or [`ExclusiveFile`]. Sealed.
@@ -80,13 +81,14 @@ struct Root {
 /// [`Path`] relative to the root.
 ///
 /// An absolute path, a path that climbs out with `..` and a path that leaves through
-/// a symlink are refused with a [`FileError`] whose message names the path, the root
-/// and why; [`Escape::of`] tells which. Nothing outside the root is opened or
-/// created. Only regular files are opened: a FIFO, a socket, a device or a directory
-/// is refused at once, without waiting for a FIFO's other end
-/// ([special files](crate::confine#special-files)). Other failures (a missing file, a denied permission) are reported as `M`
-/// reports them, naming the file's path below the root. See the
-/// [module docs](crate::confine) for how the root is kept and what is not covered.
+/// a symlink are refused with a [`FileError`] whose message names the path and why
+/// (the root is in [`Escape::root`]); [`Escape::of`] tells which. Nothing outside the
+/// root is opened or created. Only regular files are opened: a FIFO, a socket, a
+/// device or a directory is refused at once, without waiting for a FIFO's other end
+/// ([special files](crate::confine#special-files)). Other failures (a missing file, a
+/// denied permission) are reported as `M` reports them, naming the path as the recipe
+/// wrote it, relative to the root. See the [module docs](crate::confine) for how the
+/// root is kept, what is not covered, and what an error message reveals.
 ///
 /// Cloning is cheap and shares the root's descriptor; [`with_mode`](Confined::with_mode)
 /// gives a factory of another mode over the same root.
@@ -114,7 +116,9 @@ struct Root {
 /// ] {
 ///     let refused = logs.open(Path::new(path)).unwrap_err();
 ///     assert_eq!(Escape::of(&refused).map(Escape::kind), Some(why));
-///     assert!(refused.to_string().contains(&sandbox.join("jar").display().to_string()));
+///     assert_eq!(Escape::of(&refused).map(Escape::root), Some(logs.root()));
+///     // The message names the recipe's path, never the root's (it may reach the sender).
+///     assert!(!refused.to_string().contains(&sandbox.display().to_string()));
 /// }
 /// # std::fs::remove_dir_all(&sandbox)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -180,11 +184,7 @@ impl<M: ConfinedMode> Confined<M> {
                 return Err(self.escape(path, EscapeKind::NotAFile));
             }
             Err(error) => {
-                return Err(FileError::new(
-                    M::OP,
-                    Some(&self.root.path.join(path)),
-                    error,
-                ));
+                return Err(FileError::new(M::OP, Some(path), error));
             }
         };
         // The type is read from the descriptor that was opened, not from the path, so
@@ -194,22 +194,14 @@ impl<M: ConfinedMode> Confined<M> {
             Ok(meta) if meta.is_file() => {}
             Ok(_) => return Err(self.escape(path, EscapeKind::NotAFile)),
             Err(error) => {
-                return Err(FileError::new(
-                    M::OP,
-                    Some(&self.root.path.join(path)),
-                    error,
-                ));
+                return Err(FileError::new(M::OP, Some(path), error));
             }
         }
         if let Err(error) = blocking_again(&file) {
-            return Err(FileError::new(
-                M::OP,
-                Some(&self.root.path.join(path)),
-                error,
-            ));
+            return Err(FileError::new(M::OP, Some(path), error));
         }
         if M::LOCKS {
-            return crate::fs::lock_exclusive(file, &self.root.path.join(path));
+            return crate::fs::lock_exclusive(file, path);
         }
         Ok(file)
     }
@@ -256,7 +248,7 @@ impl<M: ConfinedMode> Factory for Confined<M> {
 
     fn reopen(&self, path: &Path, live: &File) -> Result<File, FileError> {
         if M::RESUMES {
-            crate::fs::resume_at(live, &self.root.path.join(path), || self.open_below(path))
+            crate::fs::resume_at(live, path, || self.open_below(path))
         } else {
             self.open_below(path)
         }
@@ -328,7 +320,8 @@ impl RootError {
 
 impl fmt::Display for RootError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot open the root directory {}", self.path.display())
+        let path = self.path.to_string_lossy();
+        write!(f, "cannot open the root directory {}", Shown(&path))
     }
 }
 
@@ -419,10 +412,12 @@ fn climbs_out(path: &Path) -> EscapeKind {
 /// inside a refusal's [`FileError`] (of kind `PermissionDenied`), found with
 /// [`Escape::of`].
 ///
-/// `Display` reads "refused: `..` climbs out of the root /srv/jar". The refusal is
-/// guardian's own, so the `FileError` around it ends its `Display` with it and has no
-/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)): "cannot
-/// open ../../etc/passwd for appending: refused: `..` climbs out of the root /srv/jar".
+/// `Display` reads "refused: `..` climbs out of the root", without the root's path,
+/// which [`root`](Escape::root) gives: a message may reach whoever sent the recipe
+/// ([what a message reveals](crate::confine#what-an-error-message-reveals)). The
+/// refusal is guardian's own, so the `FileError` around it ends its `Display` with it
+/// and has no [`source`](Error::source) (the crate's [rule for errors](crate#errors)):
+/// "cannot open ../../etc/passwd for appending: refused: `..` climbs out of the root".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Escape {
     root: PathBuf,
@@ -486,24 +481,20 @@ impl Escape {
 
 impl fmt::Display for Escape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let root = self.root.display();
-        match self.kind {
-            EscapeKind::Absolute => write!(
-                f,
+        // Not the root's path: a message may reach whoever sent the recipe, and the
+        // root is in `root()` for your logs (see the module docs).
+        f.write_str(match self.kind {
+            EscapeKind::Absolute => {
                 "refused: the path is absolute, and a confined recipe names a file relative \
-                 to the root {root}"
-            ),
-            EscapeKind::ParentDir => write!(f, "refused: `..` climbs out of the root {root}"),
-            EscapeKind::Symlink => write!(
-                f,
-                "refused: a symlink on the path leads out of the root {root}"
-            ),
-            EscapeKind::NotAFile => write!(
-                f,
-                "refused: it is not a regular file, and a confined factory opens only \
-                 regular files below the root {root}"
-            ),
-        }
+                 to the root"
+            }
+            EscapeKind::ParentDir => "refused: `..` climbs out of the root",
+            EscapeKind::Symlink => "refused: a symlink on the path leads out of the root",
+            EscapeKind::NotAFile => {
+                "refused: it is not a regular file, and a confined factory opens only regular \
+                 files"
+            }
+        })
     }
 }
 

@@ -17,7 +17,7 @@
 //!   [`fs`](crate::fs) factories: [`ReadFile`], [`ResumeReadFile`], [`AppendFile`],
 //!   [`ExclusiveFile`]) only below a root directory. An absolute path, a path that
 //!   climbs out with `..`, and a path that leaves through a symlink are refused with
-//!   a [`FileError`] naming the path, the root and why ([`Escape`]); nothing outside
+//!   a [`FileError`] naming the path and why ([`Escape`]); nothing outside
 //!   the root is opened or created. Only regular files are opened: a FIFO, socket,
 //!   device or directory is refused at once ([special files](#special-files)).
 //! - [`ConfinedTcp`] connects only to the hosts and ports of an [`AllowList`]; any
@@ -63,7 +63,7 @@
 //! With `#[rebuild(serde)]`, the same refusal is the error of `serde_json::from_str`
 //! (or any format's), and its message carries the factory's: "cannot load: cannot
 //! rebuild `MatchLogger`: resource field `log` failed to open: cannot open
-//! ../../etc/passwd for appending: refused: `..` climbs out of the root /srv/jar".
+//! ../../etc/passwd for appending: refused: `..` climbs out of the root".
 //!
 //! # Files: how the root is kept
 //!
@@ -116,6 +116,28 @@
 //! lease on it (`F_SETLEASE`), the open fails with `WouldBlock` at once instead of
 //! waiting for the lease to be broken.
 //!
+//! # What an error message reveals
+//!
+//! The `Display` of a confined factory's error is written for your logs, and is safe
+//! to write there: one line, whatever the recipe held. Text from the recipe (the path,
+//! the address) has its control characters escaped (`\n`, `\u{1b}`, and the invisible
+//! characters that reorder text) and is cut in the middle with `…` past about 150
+//! characters; the exact text is in [`FileError::path`] and [`NetError::target`].
+//!
+//! A message shows the recipe's own text, what was being done, and why. It does
+//! **not** show the root's path (an open that fails names the path as the recipe
+//! wrote it, relative to the root) or the addresses a listed name resolved to: those
+//! are in [`Escape::root`] and [`NotAllowed::resolved`], for code and for your logs.
+//! The exception is closing, whose error names the file's real path as the OS reports
+//! it: closing is your code's business, not the recipe's.
+//!
+//! Still, a message tells the sender of a recipe something: the OS's error below a
+//! failed open says whether a path exists below the root (`NotFound`, a refusal,
+//! `PermissionDenied`), and a refusal that a listed name resolved only to internal
+//! addresses says where its DNS points. So a server does not send the message back to
+//! whoever sent the recipe: it answers with a fixed text ("recipe refused") and logs
+//! the details.
+//!
 //! # Connections: what the allow-list checks
 //!
 //! An [`AllowList`] lists `host:port` pairs, the host a DNS name or an IP address.
@@ -154,6 +176,10 @@
 //! [`FileError`]: crate::fs::FileError
 //! [`RootError`]: crate::confine::RootError
 //! [`EscapeKind::NotAFile`]: crate::confine::EscapeKind::NotAFile
+//! [`Escape::root`]: crate::confine::Escape::root
+//! [`NotAllowed::resolved`]: crate::confine::NotAllowed::resolved
+//! [`FileError::path`]: crate::fs::FileError::path
+//! [`NetError::target`]: crate::net::NetError::target
 
 // One file per side, re-exported flat: `fs.rs` the confined files, `net.rs` the
 // allow-list; this file holds `OnceConfined` and what both sides share.

@@ -212,10 +212,13 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
 /// `PermissionDenied`), found with [`NotAllowed::of`].
 ///
 /// `Display` reads "refused: it is not on the allow-list", or for a listed name
-/// "refused: it resolved only to internal addresses that are not on the allow-list:
-/// 127.0.0.1:6379". The refusal is guardian's own, so the `NetError` around it names
-/// the address as written, ends its `Display` with the refusal and has no
-/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)).
+/// "refused: it resolved only to internal addresses that are not on the allow-list",
+/// without the addresses, which [`resolved`](NotAllowed::resolved) gives: a message may
+/// reach whoever sent the recipe
+/// ([what a message reveals](crate::confine#what-an-error-message-reveals)). The
+/// refusal is guardian's own, so the `NetError` around it names the address as
+/// written, ends its `Display` with the refusal and has no [`source`](Error::source)
+/// (the crate's [rule for errors](crate#errors)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotAllowed {
     kind: NotAllowedKind,
@@ -257,17 +260,12 @@ impl fmt::Display for NotAllowed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             NotAllowedKind::NotListed => f.write_str("refused: it is not on the allow-list"),
-            NotAllowedKind::ResolvedInternal => {
-                f.write_str(
-                    "refused: it resolved only to internal addresses that are not on the \
-                     allow-list: ",
-                )?;
-                for (i, address) in self.resolved.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { ", " };
-                    write!(f, "{sep}{address}")?;
-                }
-                Ok(())
-            }
+            // Not the addresses: a message may reach whoever sent the recipe, and
+            // they are in `resolved()` for your logs (see the module docs).
+            NotAllowedKind::ResolvedInternal => f.write_str(
+                "refused: it resolved only to internal addresses that are not on the \
+                 allow-list",
+            ),
         }
     }
 }
