@@ -149,16 +149,64 @@
 //!    no DNS query either (a query for `secret.attacker.example` is itself a leak).
 //! 2. **Every resolved address.** A listed IP address is used as it is. A listed name
 //!    is resolved, and each address it resolves to is allowed only if it is a public
-//!    address, or is itself on the list with that port. An internal address
-//!    (loopback, private, link-local, shared, unspecified, multicast, and the same
-//!    inside IPv4-mapped and NAT64 IPv6 addresses) that is not listed is skipped, so
-//!    a name whose DNS answer is changed to point inside ("DNS rebinding") does not
+//!    address, or is itself on the list with that port. An
+//!    [internal address](#internal-addresses) that is not listed is skipped, so a
+//!    name whose DNS answer is changed to point inside ("DNS rebinding") does not
 //!    reach an internal service. If no address is left, the open is refused. To reach
 //!    an internal service by name, list its addresses too.
 //!
 //! The connection is made to the addresses that were checked, not to a second lookup
 //! of the name. Then every option of the `TcpConfig` is set, as
 //! [`TcpConnect`](crate::net::TcpConnect) does.
+//!
+//! ## Internal addresses
+//!
+//! An address is internal if IANA's special-purpose address registries
+//! ([IPv4](https://www.iana.org/assignments/iana-ipv4-special-registry/),
+//! [IPv6](https://www.iana.org/assignments/iana-ipv6-special-registry/)) say its
+//! block is not globally reachable, and in the few cases below where this crate is
+//! stricter. Transcribed from the registries as they stood in 2025: the newest IPv4
+//! row is `192.0.0.10/32` (2017-02, with the RFC 8880 update of 2020-09), the newest
+//! IPv6 row `100:0:0:1::/64` (RFC 9780, 2025-04). A block IANA adds later is judged by
+//! the rules of this table until the table is updated; in IPv6, anything outside
+//! `2000::/3` is internal already.
+//!
+//! | block | registry's name | globally reachable, per the registry | here |
+//! |---|---|---|---|
+//! | `0.0.0.0/8` (with `0.0.0.0/32`) | "This network" | no | internal |
+//! | `10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16` | Private-Use | no | internal |
+//! | `100.64.0.0/10` | Shared Address Space | no | internal |
+//! | `127.0.0.0/8` | Loopback | no | internal |
+//! | `169.254.0.0/16` | Link Local (cloud metadata services) | no | internal |
+//! | `192.0.0.0/24` (with `/29`, `.8`, `.170`, `.171`) | IETF Protocol Assignments | no | internal |
+//! | `192.0.0.9/32`, `192.0.0.10/32` | PCP anycast, TURN anycast | yes | **internal**: an anycast address reaches the nearest server, the local network's |
+//! | `192.0.2.0/24`, `198.51.100.0/24`, `203.0.113.0/24` | Documentation | no | internal |
+//! | `192.31.196.0/24`, `192.175.48.0/24` | AS112 | yes | public |
+//! | `192.52.193.0/24` | AMT | yes | public |
+//! | `192.88.99.0/24` (with `192.88.99.2/32`) | Deprecated 6to4 relay anycast, 6a44 relay | none (terminated), no | internal |
+//! | `198.18.0.0/15` | Benchmarking | no | internal |
+//! | `240.0.0.0/4` (with `255.255.255.255/32`) | Reserved, Limited Broadcast | no | internal |
+//! | `224.0.0.0/4` | not in the registry: multicast | | internal |
+//! | `::1/128`, `::/128` | Loopback, Unspecified | no | internal |
+//! | `::ffff:0:0/96` | IPv4-mapped | no | **as the IPv4 address it embeds**: a connection to it is a connection to that address |
+//! | `64:ff9b::/96` | IPv4-IPv6 Translation (NAT64 well-known) | yes | as the IPv4 address it embeds: the translator connects there |
+//! | `64:ff9b:1::/48` | IPv4-IPv6 Translation (NAT64 local-use) | no | internal, whatever it embeds |
+//! | `100::/64` | Discard-Only | no | internal |
+//! | `100:0:0:1::/64` | Dummy IPv6 Prefix | no | internal |
+//! | `2001::/23` (with `2001:2::/48` Benchmarking, `2001:10::/28` deprecated ORCHID) | IETF Protocol Assignments | no | internal |
+//! | `2001::/32` | Teredo (embeds an obfuscated IPv4 address) | left open | **internal** |
+//! | `2001:1::1/128` to `2001:1::3/128` | PCP, TURN, DNS-SD SRP anycast | yes | **internal**, as their IPv4 twins |
+//! | `2001:3::/32`, `2001:4:112::/48`, `2620:4f:8000::/48` | AMT, AS112-v6, AS112 | yes | public |
+//! | `2001:20::/28`, `2001:30::/28` | `ORCHIDv2`, Drone Remote ID (`DETs`) | yes | public |
+//! | `2001:db8::/32`, `3fff::/20` | Documentation | no | internal |
+//! | `2002::/16` | 6to4 (embeds an IPv4 address) | left open | **internal**, whatever it embeds: its reach depends on relays, and the embedded address may be private |
+//! | `5f00::/16` | Segment Routing (`SRv6`) `SIDs` | no | internal |
+//! | `fc00::/7` | Unique-Local | no | internal |
+//! | `fe80::/10` | Link-Local Unicast | no | internal |
+//! | `::/96` (IPv4-compatible, deprecated), `fec0::/10` (site-local, deprecated), `ff00::/8` (multicast), all else outside `2000::/3` | not in the registry | | internal: only `2000::/3` is allocated as global unicast |
+//!
+//! Every address not in the table is public. A listed address is always allowed,
+//! internal or not: the table only decides where a listed *name* may lead.
 //!
 //! [`Confined`]: crate::confine::Confined
 //! [`Confined::new`]: crate::confine::Confined::new
@@ -184,6 +232,7 @@
 // One file per side, re-exported flat: `fs.rs` the confined files, `net.rs` the
 // allow-list; this file holds `OnceConfined` and what both sides share.
 mod fs;
+mod internal;
 mod net;
 
 pub use fs::{Confined, ConfinedMode, Escape, EscapeKind, RootError};

@@ -5,9 +5,10 @@
 use std::error::Error;
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 
+use super::internal::is_internal;
 use super::{ConfinedFactory, sealed, unset_error};
 use crate::Factory;
 use crate::net::{NetError, NetOp, TcpConfig, TcpConnect};
@@ -164,49 +165,6 @@ fn split(address: &str) -> Option<(Host, u16)> {
     Some((Host::parse(host), port.parse().ok()?))
 }
 
-/// Whether `ip` is an address a public name should never lead to.
-fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_internal_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal_v4(v4);
-            }
-            let segments = v6.segments();
-            // NAT64's well-known prefix 64:ff9b::/96 embeds an IPv4 address.
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                #[expect(
-                    clippy::cast_possible_truncation,
-                    reason = "the low 32 bits are the embedded IPv4 address"
-                )]
-                return is_internal_v4(Ipv4Addr::from_bits(v6.to_bits() as u32));
-            }
-            v6.is_unspecified()
-                || v6.is_loopback()
-                || v6.is_multicast()
-                || v6.is_unique_local()
-                || v6.is_unicast_link_local()
-                // Site-local fec0::/10 (deprecated) and ::/96 (IPv4-compatible, deprecated).
-                || segments[0] & 0xffc0 == 0xfec0
-                || segments[..6] == [0; 6]
-        }
-    }
-}
-
-fn is_internal_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0 // "this network"
-        || (a == 100 && b & 0xc0 == 64) // shared address space (carrier-grade NAT)
-        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-        || a >= 240 // reserved
-}
-
 /// Why a [`ConfinedTcp`] (or [`AllowList::resolve`]) refused an address: the
 /// [`io_error`](NetError::io_error) inside the refusal's [`NetError`] (of kind
 /// `PermissionDenied`), found with [`NotAllowed::of`].
@@ -347,49 +305,7 @@ impl ConfinedFactory for ConfinedTcp {}
 
 #[cfg(test)]
 mod tests {
-    use super::{Host, is_internal, split};
-    use std::net::IpAddr;
-
-    #[test]
-    fn internal_addresses_are_the_ones_a_public_name_must_not_lead_to() {
-        for internal in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "0.1.2.3",
-            "255.255.255.255",
-            "224.0.0.1",
-            "240.0.0.1",
-            "192.0.0.8",
-            "::1",
-            "::",
-            "fe80::1",
-            "fd00::1",
-            "fec0::1",
-            "ff02::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "64:ff9b::a9fe:a9fe",
-            "::127.0.0.1",
-        ] {
-            let ip: IpAddr = internal.parse().unwrap();
-            assert!(is_internal(ip), "{internal} should be internal");
-        }
-        for public in [
-            "1.1.1.1",
-            "93.184.216.34",
-            "2606:4700::1111",
-            "::ffff:8.8.8.8",
-            "64:ff9b::808:808",
-        ] {
-            let ip: IpAddr = public.parse().unwrap();
-            assert!(!is_internal(ip), "{public} should be public");
-        }
-    }
+    use super::{Host, split};
 
     #[test]
     fn addresses_split_as_std_resolves_them() {
