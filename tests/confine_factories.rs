@@ -10,7 +10,7 @@
 use std::error::Error as _;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::symlink;
 use std::os::unix::net::UnixListener;
@@ -707,5 +707,99 @@ fn an_allowed_address_connects_and_a_rebuild_connects_again() -> TestResult {
     client.close()?;
     drop((first, second, third));
     assert_eq!(open_fd_count()?, before, "a descriptor leaked");
+    Ok(())
+}
+
+/// Set in the environment of a test run inside a network namespace of its own.
+const IN_NAMESPACE: &str = "GUARDIAN_TEST_IN_NETWORK_NAMESPACE";
+
+/// Runs the ignored test `name` of this binary in a new network namespace whose
+/// loopback is up and has the link-local address `fe80::1`, and fails if it fails.
+fn run_in_network_namespace(name: &str) -> TestResult {
+    let setup = "ip link set lo up && ip -6 addr add fe80::1/64 dev lo nodad && exec \"$0\" \"$@\"";
+    let output = std::process::Command::new("unshare")
+        .args(["--net", "--", "sh", "-c", setup])
+        .arg(std::env::current_exe()?)
+        .args(["--exact", name, "--include-ignored", "--nocapture"])
+        .env(IN_NAMESPACE, "1")
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() || !stdout.contains("1 passed") {
+        return Err(format!(
+            "{name} in a network namespace: {}\n{stdout}\n{stderr}",
+            output.status
+        )
+        .into());
+    }
+    Ok(())
+}
+
+#[test]
+fn a_listed_scoped_address_connects_through_its_interface() -> TestResult {
+    if !is_root() {
+        eprintln!("skipped: a network namespace needs root (CI runs as root)");
+        return Ok(());
+    }
+    let _alone = alone(); // spawns
+    run_in_network_namespace("scoped_addresses_inside_a_network_namespace")
+}
+
+#[test]
+#[ignore = "run inside a network namespace by a_listed_scoped_address_connects_through_its_interface"]
+fn scoped_addresses_inside_a_network_namespace() -> TestResult {
+    if std::env::var_os(IN_NAMESPACE).is_none() {
+        return Err("run only by a_listed_scoped_address_connects_through_its_interface".into());
+    }
+    let lo: u32 = std::fs::read_to_string("/sys/class/net/lo/ifindex")?
+        .trim()
+        .parse()?;
+    let link_local: Ipv6Addr = "fe80::1".parse()?;
+    let listener = TcpListener::bind(SocketAddrV6::new(link_local, 0, 0, lo))?;
+    let port = listener.local_addr()?.port();
+    let on_lo = SocketAddr::V6(SocketAddrV6::new(link_local, port, 0, lo));
+    let connect = ConfinedTcp::new(
+        AllowList::new()
+            .with_host("fe80::1%lo", port)
+            .with_addr(on_lo),
+    );
+
+    // Listed with its zone, by name or by index: connected through lo, and the
+    // server sees the client.
+    for written in [
+        format!("[fe80::1%lo]:{port}"),
+        format!("fe80::1%lo:{port}"),
+        format!("[fe80::1%{lo}]:{port}"),
+    ] {
+        let stream = connect.open(&TcpConfig::new(written.clone()))?;
+        assert_eq!(stream.peer_addr()?, on_lo, "{written}");
+        let (_, client) = listener.accept()?;
+        assert_eq!(client.ip(), on_lo.ip(), "{written}");
+        connect.close(stream)?;
+    }
+
+    // Without the zone, or with another one: not listed, and nothing connects.
+    listener.set_nonblocking(true)?;
+    for written in [
+        format!("[fe80::1]:{port}"),
+        format!("[fe80::1%{}]:{port}", lo + 1),
+        format!("[fe80::1%eth0]:{port}"),
+    ] {
+        let refused = connect.open(&TcpConfig::new(written.clone())).unwrap_err();
+        assert_eq!(
+            not_allowed(&refused),
+            Some(NotAllowedKind::NotListed),
+            "{written}"
+        );
+    }
+    assert_no_connection(&listener)?;
+
+    // A listed zone that names no interface fails to resolve, without connecting.
+    let nowhere = ConfinedTcp::new(AllowList::new().with_host("fe80::1%nowhere0", port));
+    let failed = nowhere
+        .open(&TcpConfig::new(format!("[fe80::1%nowhere0]:{port}")))
+        .unwrap_err();
+    assert_eq!(failed.op(), NetOp::Resolve, "{failed}");
+    assert_no_connection(&listener)?;
     Ok(())
 }

@@ -145,7 +145,8 @@
 //!
 //! 1. **As written, before anything else.** The host and port must match an entry
 //!    (names without regard to ASCII case or a trailing dot; IP addresses as
-//!    addresses). Nothing is resolved before this passes, so a refused recipe causes
+//!    addresses; an IPv6 address's zone, `fe80::1%eth0`, as part of it: a listed
+//!    scoped address connects through its interface). Nothing is resolved before this passes, so a refused recipe causes
 //!    no DNS query either (a query for `secret.attacker.example` is itself a leak).
 //! 2. **Every resolved address.** A listed IP address is used as it is. A listed name
 //!    is resolved, and each address it resolves to is allowed only if it is a public

@@ -5,13 +5,14 @@
 use std::error::Error;
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 
 use super::internal::is_internal;
 use super::{ConfinedFactory, sealed, unset_error};
 use crate::Factory;
 use crate::net::{NetError, NetOp, TcpConfig, TcpConnect};
+use crate::shown::Shown;
 
 /// Which hosts and ports a [`ConfinedTcp`] may connect to.
 ///
@@ -42,21 +43,52 @@ enum Host {
     /// Lowercase, without a trailing dot.
     Name(String),
     Ip(IpAddr),
+    /// An IPv6 address with a zone (`fe80::1%eth0`, `fe80::1%2`): which interface a
+    /// link-local address is on is part of what is listed.
+    Scoped(Ipv6Addr, Zone),
+}
+
+/// The zone of a scoped IPv6 address, as written: an interface index or name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Zone {
+    Index(u32),
+    Name(String),
 }
 
 impl Host {
-    /// A host as written: an IP address (IPv6 in brackets or not) or a name.
+    /// A host as written: an IP address (IPv6 in brackets or not, with a zone or not)
+    /// or a name.
     fn parse(host: &str) -> Self {
         let bare = host
             .strip_prefix('[')
             .and_then(|inner| inner.strip_suffix(']'))
             .unwrap_or(host);
+        if let Some((ip, zone)) = bare.split_once('%')
+            && let Ok(ip) = ip.parse::<Ipv6Addr>()
+            && !zone.is_empty()
+        {
+            return match zone.parse::<u32>() {
+                Ok(0) => Host::Ip(IpAddr::V6(ip)), // zone 0 is no zone
+                Ok(index) => Host::Scoped(ip, Zone::Index(index)),
+                Err(_) => Host::Scoped(ip, Zone::Name(zone.to_owned())),
+            };
+        }
         match bare.parse::<IpAddr>() {
             Ok(ip) => Host::Ip(ip),
             Err(_) => {
                 let name = host.strip_suffix('.').unwrap_or(host);
                 Host::Name(name.to_ascii_lowercase())
             }
+        }
+    }
+
+    /// The host of a socket address, with its zone (scope id) if it has one.
+    fn of(address: SocketAddr) -> Self {
+        match address {
+            SocketAddr::V6(v6) if v6.scope_id() != 0 => {
+                Host::Scoped(*v6.ip(), Zone::Index(v6.scope_id()))
+            }
+            _ => Host::Ip(address.ip()),
         }
     }
 }
@@ -70,16 +102,24 @@ impl AllowList {
 
     /// Allows `host` (a DNS name, or an IP address: `"10.0.0.7"`, `"::1"`, `"[::1]"`)
     /// on `port`.
+    ///
+    /// An IPv6 address may have a zone, an interface name or index (`"fe80::1%eth0"`,
+    /// `"[fe80::1%2]"`): a link-local address means nothing without one. The zone is
+    /// part of the entry: a recipe must name the same zone, written the same way
+    /// (`%eth0` does not match `%2`, nor an address without a zone), and the
+    /// connection goes out through that interface (a zone name is turned into its
+    /// index at every open, by the system's resolver, without a DNS query).
     #[must_use]
     pub fn with_host(mut self, host: &str, port: u16) -> Self {
         self.entries.push((Host::parse(host), port));
         self
     }
 
-    /// Allows the address `address` (an IP address and a port).
+    /// Allows the address `address` (an IP address and a port; for IPv6, with its
+    /// scope id as the zone, if it is not 0).
     #[must_use]
     pub fn with_addr(mut self, address: SocketAddr) -> Self {
-        self.entries.push((Host::Ip(address.ip()), address.port()));
+        self.entries.push((Host::of(address), address.port()));
         self
     }
 
@@ -135,6 +175,14 @@ impl AllowList {
         let name = match host {
             // A listed address, used as it is: nothing to resolve.
             Host::Ip(ip) => return Ok(vec![SocketAddr::new(ip, port)]),
+            Host::Scoped(ip, Zone::Index(index)) => {
+                return Ok(vec![SocketAddr::V6(SocketAddrV6::new(ip, port, 0, index))]);
+            }
+            Host::Scoped(ip, Zone::Name(zone)) => {
+                return in_zone(ip, &zone, port)
+                    .map(|scoped| vec![scoped])
+                    .map_err(|error| NetError::new(NetOp::Resolve, address, error));
+            }
             Host::Name(name) => name,
         };
         let resolved: Vec<SocketAddr> = (name.as_str(), port)
@@ -145,7 +193,7 @@ impl AllowList {
             .iter()
             .copied()
             .filter(|resolved| {
-                self.lists(&Host::Ip(resolved.ip()), resolved.port()) || !is_internal(resolved.ip())
+                self.lists(&Host::of(*resolved), resolved.port()) || !is_internal(resolved.ip())
             })
             .collect();
         if allowed.is_empty() && !resolved.is_empty() {
@@ -155,11 +203,26 @@ impl AllowList {
     }
 }
 
+/// `ip%zone` on `port`, with the zone's interface index: the system's resolver reads
+/// a numeric address with a zone name itself (RFC 4007's format; glibc and musl turn
+/// the name into an index with `if_nametoindex`, and send no DNS query).
+fn in_zone(ip: Ipv6Addr, zone: &str, port: u16) -> io::Result<SocketAddr> {
+    let found = (format!("{ip}%{zone}"), port)
+        .to_socket_addrs()?
+        .find(|found| matches!(found, SocketAddr::V6(v6) if *v6.ip() == ip && v6.scope_id() != 0));
+    found.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no network interface is named {}", Shown(zone)),
+        )
+    })
+}
+
 /// `host:port` split as `ToSocketAddrs for str` does: a socket address, or else a
 /// host and a port after the last `:`.
 fn split(address: &str) -> Option<(Host, u16)> {
     if let Ok(socket) = address.parse::<SocketAddr>() {
-        return Some((Host::Ip(socket.ip()), socket.port()));
+        return Some((Host::of(socket), socket.port()));
     }
     let (host, port) = address.rsplit_once(':')?;
     Some((Host::parse(host), port.parse().ok()?))
@@ -305,7 +368,7 @@ impl ConfinedFactory for ConfinedTcp {}
 
 #[cfg(test)]
 mod tests {
-    use super::{Host, split};
+    use super::{Host, Zone, split};
 
     #[test]
     fn addresses_split_as_std_resolves_them() {
@@ -319,6 +382,22 @@ mod tests {
             Some((name("db.internal"), 5432))
         );
         assert_eq!(split("127.1:80"), Some((name("127.1"), 80)));
+        let scoped = |s: &str, zone: Zone| Host::Scoped(s.parse().unwrap(), zone);
+        let named = |s: &str| Zone::Name(s.to_owned());
+        assert_eq!(
+            split("[fe80::1%2]:80"),
+            Some((scoped("fe80::1", Zone::Index(2)), 80))
+        );
+        assert_eq!(
+            split("[fe80::1%eth0]:80"),
+            Some((scoped("fe80::1", named("eth0")), 80))
+        );
+        assert_eq!(
+            split("fe80::1%eth0:80"),
+            Some((scoped("fe80::1", named("eth0")), 80))
+        );
+        assert_eq!(split("[fe80::1%0]:80"), Some((ip("fe80::1"), 80)));
+        assert_eq!(split("[fe80::1%]:80"), Some((name("[fe80::1%]"), 80)));
         assert_eq!(split("db.internal"), None);
         assert_eq!(split("db.internal:http"), None);
         assert_eq!(split("db.internal:65536"), None);
