@@ -713,12 +713,13 @@ fn an_allowed_address_connects_and_a_rebuild_connects_again() -> TestResult {
 /// Set in the environment of a test run inside a network namespace of its own.
 const IN_NAMESPACE: &str = "GUARDIAN_TEST_IN_NETWORK_NAMESPACE";
 
-/// Runs the ignored test `name` of this binary in a new network namespace whose
+/// Runs the ignored test `name` of this binary in new network and mount namespaces
+/// (its traffic stays in there, and it may bind-mount its own `/etc/hosts`), whose
 /// loopback is up and has the link-local address `fe80::1`, and fails if it fails.
 fn run_in_network_namespace(name: &str) -> TestResult {
     let setup = "ip link set lo up && ip -6 addr add fe80::1/64 dev lo nodad && exec \"$0\" \"$@\"";
     let output = std::process::Command::new("unshare")
-        .args(["--net", "--", "sh", "-c", setup])
+        .args(["--net", "--mount", "--", "sh", "-c", setup])
         .arg(std::env::current_exe()?)
         .args(["--exact", name, "--include-ignored", "--nocapture"])
         .env(IN_NAMESPACE, "1")
@@ -801,5 +802,112 @@ fn scoped_addresses_inside_a_network_namespace() -> TestResult {
         .unwrap_err();
     assert_eq!(failed.op(), NetOp::Resolve, "{failed}");
     assert_no_connection(&listener)?;
+    Ok(())
+}
+
+#[test]
+fn a_confined_connect_gives_up_at_its_deadline_however_many_addresses() -> TestResult {
+    if !is_root() {
+        eprintln!("skipped: a network namespace needs root (CI runs as root)");
+        return Ok(());
+    }
+    let _alone = alone(); // spawns
+    run_in_network_namespace("connect_deadline_inside_a_network_namespace")
+}
+
+#[test]
+#[ignore = "run inside a network namespace by a_confined_connect_gives_up_at_its_deadline_however_many_addresses"]
+fn connect_deadline_inside_a_network_namespace() -> TestResult {
+    const ADDRESSES: u8 = 20;
+    if std::env::var_os(IN_NAMESPACE).is_none() {
+        return Err(
+            "run only by a_confined_connect_gives_up_at_its_deadline_however_many_addresses".into(),
+        );
+    }
+    // A black hole: once a listener's accept queue is full, the kernel drops every
+    // further SYN, so a connection attempt waits for its timeout (the OS's own is
+    // about two minutes).
+    let listener = TcpListener::bind("0.0.0.0:0")?;
+    let port = listener.local_addr()?.port();
+    let mut queued = Vec::new();
+    loop {
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        match TcpStream::connect_timeout(&address, Duration::from_millis(200)) {
+            Ok(stream) => queued.push(stream),
+            Err(error) if error.kind() == ErrorKind::TimedOut => break,
+            Err(error) => return Err(error.into()),
+        }
+        assert!(queued.len() < 10_000, "the accept queue never filled");
+    }
+
+    // A listed name whose DNS answer is twenty black holes (this namespace's own
+    // /etc/hosts), each address listed too, as internal addresses must be.
+    let hosts = TempDir::new("confine-hosts")?;
+    let hosts_file = hosts.path().join("hosts");
+    let blackholes: Vec<SocketAddr> = (2..2 + ADDRESSES)
+        .map(|n| SocketAddr::from(([127, 0, 0, n], port)))
+        .collect();
+    let mut lines = String::new();
+    for address in &blackholes {
+        lines.push_str(&address.ip().to_string());
+        lines.push_str(" blackhole.test\n");
+    }
+    std::fs::write(&hosts_file, lines)?;
+    let mounted = std::process::Command::new("mount")
+        .arg("--bind")
+        .arg(&hosts_file)
+        .arg("/etc/hosts")
+        .status()?;
+    assert!(mounted.success(), "mount --bind failed");
+    let allow = blackholes.iter().fold(
+        AllowList::new().with_host("blackhole.test", port),
+        |allow, &address| allow.with_addr(address),
+    );
+    let target = format!("blackhole.test:{port}");
+    assert_eq!(allow.resolve(&target)?.len(), blackholes.len());
+
+    let short = Duration::from_millis(1500);
+    for (connect, recipe) in [
+        // No connect timeout in the recipe: without the deadline, 20 × 2 minutes.
+        (
+            ConfinedTcp::new(allow.clone()).with_connect_deadline(short),
+            TcpConfig::new(target.clone()),
+        ),
+        // A recipe timeout longer than the deadline is cut to what is left.
+        (
+            ConfinedTcp::new(allow.clone()).with_connect_deadline(short),
+            TcpConfig::new(target.clone()).with_connect_timeout(Some(Duration::from_secs(60))),
+        ),
+        // A shorter one is kept: several addresses are tried within the deadline.
+        (
+            ConfinedTcp::new(allow.clone()).with_connect_deadline(short),
+            TcpConfig::new(target.clone()).with_connect_timeout(Some(Duration::from_millis(400))),
+        ),
+        // The documented default, 10 seconds.
+        (
+            ConfinedTcp::new(allow.clone()),
+            TcpConfig::new(target.clone()),
+        ),
+    ] {
+        let deadline = connect.connect_deadline();
+        let started = std::time::Instant::now();
+        let result = within(deadline + Duration::from_secs(10), move || {
+            connect.open(&recipe)
+        })
+        .ok_or_else(|| format!("still connecting {deadline:?} + 10 s after the start"))?;
+        let took = started.elapsed();
+        let failed = result.err().ok_or("connected to a black hole")?;
+        assert_eq!(failed.kind(), ErrorKind::TimedOut, "{failed}");
+        assert!(
+            took >= deadline && took < deadline + Duration::from_secs(2),
+            "gave up after {took:?}, the deadline is {deadline:?}"
+        );
+        eprintln!("{took:?}: {failed}");
+    }
+    assert_eq!(
+        ConfinedTcp::new(AllowList::new()).connect_deadline(),
+        Duration::from_secs(10)
+    );
+    drop(queued);
     Ok(())
 }

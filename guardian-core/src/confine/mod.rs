@@ -157,7 +157,11 @@
 //!    an internal service by name, list its addresses too.
 //!
 //! The connection is made to the addresses that were checked, not to a second lookup
-//! of the name. Then every option of the `TcpConfig` is set, as
+//! of the name, in turn until one accepts, all within one
+//! [connect deadline](crate::confine::ConfinedTcp::with_connect_deadline) (10 seconds
+//! unless set; each attempt gets the recipe's connect timeout or the time left,
+//! whichever is shorter), so a DNS answer of many addresses that never answer cannot
+//! stall a load. Then every option of the `TcpConfig` is set, as
 //! [`TcpConnect`](crate::net::TcpConnect) does.
 //!
 //! ## Internal addresses

@@ -7,11 +7,12 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::internal::is_internal;
 use super::{ConfinedFactory, sealed, unset_error};
 use crate::Factory;
-use crate::net::{NetError, NetOp, TcpConfig, TcpConnect};
+use crate::net::{Deadline, NetError, NetOp, TcpConfig, TcpConnect};
 use crate::shown::Shown;
 
 /// Which hosts and ports a [`ConfinedTcp`] may connect to.
@@ -301,7 +302,9 @@ impl Error for NotAllowed {}
 /// See [`AllowList::resolve`] for the check, and the
 /// [module docs](crate::confine#connections-what-the-allow-list-checks) for how DNS is handled.
 /// Every option of the config is set on the new stream; closing shuts it down, as
-/// `TcpConnect` does. Cloning is cheap and shares the list.
+/// `TcpConnect` does. Each open has an overall
+/// [connect deadline](ConfinedTcp::with_connect_deadline), 10 seconds unless set.
+/// Cloning is cheap and shares the list.
 ///
 /// ```
 /// use guardian_core::Factory;
@@ -324,21 +327,61 @@ impl Error for NotAllowed {}
 #[derive(Clone, Debug)]
 pub struct ConfinedTcp {
     allow: Arc<AllowList>,
+    connect_deadline: Duration,
 }
 
 impl ConfinedTcp {
-    /// A factory that connects only where `allow` allows.
+    /// The connect deadline of a new factory: 10 seconds.
+    pub const DEFAULT_CONNECT_DEADLINE: Duration = Duration::from_secs(10);
+
+    /// A factory that connects only where `allow` allows, within
+    /// [`DEFAULT_CONNECT_DEADLINE`](Self::DEFAULT_CONNECT_DEADLINE).
     #[must_use]
     pub fn new(allow: AllowList) -> Self {
         Self {
             allow: Arc::new(allow),
+            connect_deadline: Self::DEFAULT_CONNECT_DEADLINE,
         }
+    }
+
+    /// Gives every open at most `deadline` in all, from before the lookup to the last
+    /// connection attempt, however many addresses a name resolves to and whatever
+    /// connect timeout the recipe sets (the recipe's timeout still bounds each
+    /// attempt, if it is shorter than the time left).
+    ///
+    /// Without it, a recipe with no connect timeout tries each address for the OS's
+    /// own timeout (about two minutes on Linux), and a hostile DNS answer with many
+    /// addresses that never answer would stall a load for hours. When the deadline
+    /// passes, the open fails with kind `TimedOut`, and its message says how many
+    /// addresses were tried. The lookup itself cannot be interrupted (the system
+    /// resolver blocks): it is bounded by the resolver's own timeouts
+    /// (`timeout` and `attempts` in `resolv.conf`), and its time counts against the
+    /// deadline. A zero deadline makes every open fail.
+    ///
+    /// ```
+    /// use guardian_core::confine::{AllowList, ConfinedTcp};
+    /// use std::time::Duration;
+    ///
+    /// let connect = ConfinedTcp::new(AllowList::new().with_host("api.example", 443))
+    ///     .with_connect_deadline(Duration::from_secs(3));
+    /// assert_eq!(connect.connect_deadline(), Duration::from_secs(3));
+    /// ```
+    #[must_use]
+    pub fn with_connect_deadline(mut self, deadline: Duration) -> Self {
+        self.connect_deadline = deadline;
+        self
     }
 
     /// The allow-list.
     #[must_use]
     pub fn allow_list(&self) -> &AllowList {
         &self.allow
+    }
+
+    /// The overall deadline of an open.
+    #[must_use]
+    pub fn connect_deadline(&self) -> Duration {
+        self.connect_deadline
     }
 }
 
@@ -348,9 +391,12 @@ impl Factory for ConfinedTcp {
     type Error = NetError;
 
     fn open(&self, config: &TcpConfig) -> Result<TcpStream, NetError> {
-        let target = config.address();
-        let addresses = self.allow.resolve(target)?;
-        crate::net::connect_any(config, addresses)
+        let deadline = Deadline {
+            at: Instant::now() + self.connect_deadline,
+            after: self.connect_deadline,
+        };
+        let addresses = self.allow.resolve(config.address())?;
+        crate::net::connect_any(config, addresses, Some(deadline))
     }
 
     fn close(&self, stream: TcpStream) -> Result<(), NetError> {
