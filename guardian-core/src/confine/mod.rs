@@ -65,6 +65,58 @@
 //! rebuild `MatchLogger`: resource field `log` failed to open: cannot open
 //! ../../etc/passwd for appending: refused: `..` climbs out of the root".
 //!
+//! # Loading in two steps
+//!
+//! `serde_json::from_str::<MatchLogger>(text)` opens the file while it deserialises,
+//! so two things are lost in one step, and both come back in two:
+//!
+//! - **The typed error.** serde carries a load's error as text, and some formats
+//!   drop even that (postcard reports every custom error as "Serde Deserialization
+//!   Error"). Deserialise the blueprint first, then call
+//!   [`from_blueprint`](crate::FromBlueprint::from_blueprint): a refusal is a
+//!   [`RebuildError`](crate::RebuildError) that names the field and holds the
+//!   factory's error, whose [`Escape`] or [`NotAllowed`] code can read.
+//! - **Nothing is opened until the whole input has parsed.** In one step, the file
+//!   of `{"path": "x.log"} junk` is opened (below the root) before `serde_json` finds
+//!   the trailing text and fails; the opened value is then dropped without being
+//!   closed. Parsing the blueprint first fails with nothing opened.
+//!
+//! ```
+//! # use guardian_core::confine::{Confined, OnceConfined};
+//! # use guardian_core::fs::AppendFile;
+//! # use guardian_core::{FromBlueprint, Rebuild};
+//! # use std::{fs::File, path::PathBuf};
+//! # static LOGS: OnceConfined<Confined<AppendFile>> = OnceConfined::new();
+//! # #[derive(Rebuild)]
+//! # #[rebuild(blueprint)]
+//! # struct MatchLogger {
+//! #     #[config]
+//! #     path: PathBuf,
+//! #     #[resource(factory = LOGS, from = path)]
+//! #     log: File,
+//! # }
+//! # fn parse(_: &str) -> Result<MatchLoggerBlueprint, Box<dyn std::error::Error>> {
+//! #     Ok(MatchLoggerBlueprint { path: "../../etc/passwd".into() })
+//! # }
+//! # let dir = std::env::temp_dir().join(format!("guardian-two-step-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # LOGS.set(Confined::new(&dir, AppendFile)?)?;
+//! # let untrusted = "";
+//! // With `#[rebuild(serde)]` the blueprint is `Deserialize`:
+//! // `let blueprint: MatchLoggerBlueprint = serde_json::from_str(untrusted)?;`
+//! let blueprint = parse(untrusted)?; // step 1: the whole input parses, nothing opened
+//! match MatchLogger::from_blueprint(blueprint) {
+//!     // step 2: opens
+//!     Ok(logger) => logger.close()?,
+//!     Err(refused) => {
+//!         eprintln!("recipe refused: {refused}"); // for your logs; the sender gets less
+//!         assert_eq!(refused.field(), "log");
+//!     }
+//! }
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Files: how the root is kept
 //!
 //! [`Confined::new`] opens the root directory once and keeps the descriptor (shared,
