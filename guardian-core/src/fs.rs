@@ -546,9 +546,9 @@ pub enum FileOp {
 ///   The OS reports a held lock as a plain "would block" (std's
 ///   [`TryLockError::WouldBlock`](std::fs::TryLockError::WouldBlock) carries no OS
 ///   error), so there is no OS error to chain.
-/// - A confined factory (feature `confine`) refuses a path that leaves its root, kind
-///   `PermissionDenied`, with a `confine::Escape` inside the `io::Error`, or refuses
-///   every path until it is set.
+/// - A confined factory (feature `confine`) refuses a path that leaves its root or
+///   names something other than a regular file, kind `PermissionDenied`, with a
+///   `confine::Escape` inside the `io::Error`, or refuses every path until it is set.
 ///
 /// The path is the recipe's path for opening (for a confined factory, as the recipe
 /// wrote it, relative to the root), and for closing the path the OS reports for the
