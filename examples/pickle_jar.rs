@@ -4,7 +4,9 @@
 //! jar's directory.
 //!
 //! serde runs no code on load, unlike Python's pickle, but a recipe still chooses what
-//! gets opened: load recipes you did not write through confined factories.
+//! gets opened: load recipes you did not write through confined factories, and in
+//! two steps (the blueprint, then `from_blueprint`), so that nothing is opened until
+//! the whole input has parsed and a refusal keeps its type.
 //!
 //! ```sh
 //! cargo run --example pickle_jar --features serde,confine
@@ -16,8 +18,8 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
-use guardian_core::confine::{Confined, OnceConfined};
-use guardian_core::fs::AppendFile;
+use guardian_core::confine::{Confined, Escape, OnceConfined};
+use guardian_core::fs::{AppendFile, FileError};
 use guardian_core::{FromBlueprint, Rebuild};
 
 /// Every file a loaded recipe may open lives below the jar, chosen at startup.
@@ -80,15 +82,46 @@ fn run(jar: &std::path::Path) -> Result<(), Box<dyn Error>> {
     let text = std::fs::read_to_string(jar.join("matches/kasparov-deep-blue.log"))?;
     println!("the file, written through both handles:\n{text}");
 
+    // A recipe from outside: parse the whole blueprint first (nothing is opened yet),
+    // then open. Trailing junk fails in the first step, with no file opened.
+    let junk = format!("{json} junk");
+    if let Err(error) = serde_json::from_str::<MatchLoggerBlueprint>(&junk) {
+        println!("\nrecipe with trailing junk refused before anything was opened:\n  {error}");
+    }
     let tampered = json.replace("matches/kasparov-deep-blue.log", "../../etc/passwd");
-    match serde_json::from_str::<MatchLogger>(&tampered) {
+    let blueprint: MatchLoggerBlueprint = serde_json::from_str(&tampered)?;
+    match MatchLogger::from_blueprint(blueprint) {
         Ok(logger) => {
             logger.close()?;
             Err("the tampered recipe was loaded".into())
         }
         Err(error) => {
-            println!("tampered recipe refused:\n  {error}");
+            // The typed error: which field, and why, for code and for the log. The
+            // sender of the recipe gets a fixed answer, not the message.
+            let why = error
+                .factory_error()
+                .downcast_ref::<FileError>()
+                .and_then(Escape::of)
+                .map(Escape::kind);
+            println!(
+                "\ntampered recipe refused (field `{}`, {why:?}):",
+                error.field()
+            );
+            println!("  log:    {}", chain(&error));
+            println!("  sender: recipe refused");
             Ok(())
         }
     }
+}
+
+/// An error and its causes, each once: what a log line shows.
+fn chain(error: &dyn Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

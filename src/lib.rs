@@ -157,3 +157,44 @@ pub fn factory_error<E: Error + 'static>(err: &RebuildError) -> &E {
         ),
     }
 }
+
+/// Runs `work` on a thread of its own and waits at most `limit` for it: the answer,
+/// or `None` if it has not returned by then (the thread is left behind, still
+/// blocked). A test of something that must not block calls it, so that a regression
+/// fails the test instead of hanging the suite.
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(work());
+    });
+    receive.recv_timeout(limit).ok()
+}
+
+/// Makes a FIFO at `path` with the `mkfifo` command. Spawning copies the process's
+/// descriptor table into the child until it execs: hold [`alone`] around it in a test
+/// binary whose tests take exclusive locks.
+///
+/// # Errors
+/// When `mkfifo` cannot be run or fails.
+pub fn mkfifo(path: &Path) -> std::io::Result<()> {
+    let status = std::process::Command::new("mkfifo").arg(path).status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "mkfifo {} failed: {status}",
+            path.display()
+        )))
+    }
+}
+
+/// Whether this process runs as root (it owns `/proc/self`): what a test needs to make
+/// device nodes or network namespaces. CI runs as root.
+#[must_use]
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
+}

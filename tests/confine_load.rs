@@ -13,6 +13,10 @@
 //! was created, written or removed there. Descriptors are counted before and after.
 //!
 //! Deterministic: a fixed seed, no failure files; it runs in a few seconds.
+//!
+//! Beside it: a recipe naming a FIFO fails to load at once, and a load in two steps
+//! (the blueprint, then `from_blueprint`) opens nothing until the whole input has
+//! parsed and keeps the typed refusal through postcard.
 #![cfg(all(feature = "serde", feature = "confine"))]
 
 use std::cell::Cell;
@@ -22,12 +26,14 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use guardian_core::Rebuild;
-use guardian_core::confine::{Confined, OnceConfined};
-use guardian_core::fs::AppendFile;
-use guardian_suite::{TempDir, TestResult, open_fd_count};
+use guardian_core::confine::{Confined, Escape, EscapeKind, OnceConfined};
+use guardian_core::fs::{AppendFile, FileError};
+use guardian_core::{FromBlueprint, Rebuild};
+use guardian_suite::{
+    TempDir, TestResult, alone, factory_error, mkfifo, open_fd_count, shared, within,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 
@@ -337,6 +343,7 @@ fn load(bytes: &[u8], real_root: &Path, tally: &Tally) -> Result<(), TestCaseErr
 
 #[test]
 fn untrusted_recipes_never_panic_and_never_touch_anything_outside_the_root() -> TestResult {
+    let _alone = alone(); // counts descriptors
     let sandbox = Sandbox::new()?;
     JAR.set(Confined::new(&sandbox.root, AppendFile)?)?;
     let real_root = std::fs::canonicalize(&sandbox.root)?;
@@ -380,5 +387,92 @@ fn untrusted_recipes_never_panic_and_never_touch_anything_outside_the_root() -> 
         "every kind of escape should be tried: {tally:?}"
     );
     eprintln!("{tally:?}");
+    Ok(())
+}
+
+/// Where the special-file test's recipes are opened.
+static PIPES: OnceConfined<Confined<AppendFile>> = OnceConfined::new();
+
+/// A logger whose recipe names a path below `PIPES`.
+#[derive(Rebuild)]
+#[rebuild(serde)]
+struct PipeLogger {
+    #[config]
+    path: PathBuf,
+    #[resource(factory = PIPES, from = path)]
+    log: File,
+}
+
+#[test]
+fn a_recipe_that_names_a_fifo_fails_to_load_at_once() -> TestResult {
+    let _shared = shared();
+    let dir = TempDir::new("confined-load-fifo")?;
+    std::fs::create_dir(dir.path().join("logs"))?;
+    mkfifo(&dir.path().join("logs/pipe"))?;
+    PIPES.set(Confined::new(dir.path(), AppendFile)?)?;
+
+    // Before the fix the load waited for a reader of the FIFO, for ever.
+    let loaded = within(Duration::from_secs(5), || {
+        serde_json::from_str::<PipeLogger>(r#"{"path":"logs/pipe"}"#).map(PipeLogger::close)
+    })
+    .ok_or("loading a recipe that names a FIFO was still waiting after 5 s")?;
+    assert!(loaded.is_err(), "a FIFO was opened");
+    Ok(())
+}
+
+/// Where the two-step loads open their files.
+static STEPS: OnceConfined<Confined<AppendFile>> = OnceConfined::new();
+
+/// A logger loaded in two steps: its blueprint, then `from_blueprint`.
+#[derive(Rebuild)]
+#[rebuild(serde)]
+struct StepLogger {
+    #[config]
+    path: PathBuf,
+    #[resource(factory = STEPS, from = path)]
+    log: File,
+}
+
+#[test]
+fn a_two_step_load_opens_nothing_until_the_input_has_parsed_and_keeps_the_typed_error() -> TestResult
+{
+    let _shared = shared();
+    let dir = TempDir::new("confined-load-steps")?;
+    STEPS.set(Confined::new(dir.path(), AppendFile)?)?;
+
+    // Trailing text after the recipe: the blueprint fails to parse, and no file was
+    // opened or created (a one-step load opens the file before serde_json sees the
+    // trailing text).
+    for input in [
+        r#"{"path":"x.log"} junk"#,
+        r#"{"path":"x.log"}{"path":"y.log"}"#,
+    ] {
+        let parsed = serde_json::from_str::<StepLoggerBlueprint>(input);
+        assert!(parsed.is_err(), "{input} parsed");
+    }
+    let created: Vec<_> = std::fs::read_dir(dir.path())?.collect();
+    assert!(created.is_empty(), "{created:?}");
+
+    // With postcard, whose errors carry no text, the refusal arrives whole: a
+    // `RebuildError` naming the field, with the factory's `FileError` and its `Escape`.
+    let bytes = postcard::to_stdvec(&StepLoggerBlueprint {
+        path: "../escaped.log".into(),
+    })?;
+    let blueprint: StepLoggerBlueprint = postcard::from_bytes(&bytes)?;
+    let Err(refused) = StepLogger::from_blueprint(blueprint) else {
+        return Err("a recipe escaped its root".into());
+    };
+    assert_eq!(refused.field(), "log");
+    let escape = Escape::of(factory_error::<FileError>(&refused)).ok_or("not a refusal")?;
+    assert_eq!(escape.kind(), EscapeKind::ParentDir);
+    assert!(!dir.path().join("../escaped.log").exists());
+
+    // And a good recipe loads, in the same two steps.
+    let bytes = postcard::to_stdvec(&StepLoggerBlueprint {
+        path: "match.log".into(),
+    })?;
+    let logger = StepLogger::from_blueprint(postcard::from_bytes(&bytes)?)?;
+    logger.close()?;
+    assert!(dir.path().join("match.log").is_file());
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The file factories of `guardian_core::fs` against the real file system: separate
 //! descriptors and cursors, appends from both handles, the exclusive lock, errors that
 //! name the path, `/dev/full` failures out of `close()`, a changed working directory,
-//! descriptor leaks, and rebuilds from several threads at once.
+//! descriptor leaks, rebuilds from several threads at once, and a FIFO named by a
+//! trusted recipe.
 
 use std::error::Error as _;
 use std::fs::File;
@@ -14,7 +15,7 @@ use guardian_core::fs::{
 };
 use guardian_core::{Factory, Rebuild};
 use guardian_suite::{
-    TempDir, TestResult, alone, factory_error, open_fd_count, rebuild_error, shared,
+    TempDir, TestResult, alone, factory_error, mkfifo, open_fd_count, rebuild_error, shared, within,
 };
 
 /// Records each appending handle writes in the concurrent append test.
@@ -432,6 +433,33 @@ fn special_files_close_without_a_sync_error() -> TestResult {
         path,
     };
     writer.close()?;
+    Ok(())
+}
+
+#[test]
+fn a_trusted_recipe_may_name_a_fifo_and_its_writes_reach_the_reader() -> TestResult {
+    let _guard = alone(); // spawns `mkfifo`
+    let dir = TempDir::new("fs-fifo-append")?;
+    let fifo = dir.path().join("pipe");
+    mkfifo(&fifo)?;
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo))
+    };
+
+    // The plain factories leave a FIFO to the OS: the open waits for the reader, then
+    // the writes reach it and closing skips the sync a FIFO refuses.
+    let path = AbsolutePath::new(&fifo)?;
+    let mut journal = Journal {
+        log: AppendFile.open(&path)?,
+        path,
+    };
+    journal.log.write_all(b"shipped\n")?;
+    journal.close()?;
+    let text = within(std::time::Duration::from_secs(5), move || reader.join())
+        .ok_or("the reader is still waiting")?
+        .map_err(|_| "the reader panicked")??;
+    assert_eq!(text, "shipped\n");
     Ok(())
 }
 

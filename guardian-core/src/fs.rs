@@ -114,6 +114,28 @@
 //!
 //! [`ReadFile`] and [`ResumeReadFile`] have nothing to flush and close by dropping.
 //!
+//! # Special files
+//!
+//! These factories open whatever the path names, as [`std::fs::File`] does, and leave
+//! the rest to the OS: their recipes are yours, and a recipe may name a device or a
+//! FIFO on purpose (a log written to `/dev/null` in tests, to a FIFO read by a log
+//! shipper). What each does on Linux:
+//!
+//! | the path names | [`ReadFile`], [`ResumeReadFile`] | [`AppendFile`], [`ExclusiveFile`] |
+//! |---|---|---|
+//! | a character device (`/dev/null`, `/dev/full`, a terminal) | opens it; reads come from the device | opens it; writes go to the device (`/dev/full` fails each with `ENOSPC`); [`ExclusiveFile`] locks the device node |
+//! | a FIFO | **waits** until a writer opens the other end | **waits** until a reader opens the other end |
+//! | a directory | opens it; every read fails with `EISDIR` | fails with `EISDIR` |
+//! | a Unix socket | fails with `ENXIO` | fails with `ENXIO` |
+//!
+//! Closing a writer on a device or a FIFO skips the sync the OS refuses ([Closing](#closing)),
+//! and a [`ResumeReadFile`] reopen on a FIFO or a terminal fails with
+//! [`FileOp::Position`]: it has no position to resume at. An open that waits cannot
+//! be interrupted: a recipe that names a FIFO nobody opens blocks the rebuild for ever.
+//! That is why a recipe from outside is never opened by these factories: the confined
+//! factories of feature `confine` open regular files only, refuse anything else at
+//! once, and never wait.
+//!
 //! [`ReadFile`]: crate::fs::ReadFile
 //! [`ResumeReadFile`]: crate::fs::ResumeReadFile
 //! [`AppendFile`]: crate::fs::AppendFile
@@ -135,6 +157,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use crate::Factory;
+use crate::shown::Shown;
 
 /// A path made absolute when it is created: the recipe of every file factory.
 ///
@@ -523,13 +546,18 @@ pub enum FileOp {
 ///   The OS reports a held lock as a plain "would block" (std's
 ///   [`TryLockError::WouldBlock`](std::fs::TryLockError::WouldBlock) carries no OS
 ///   error), so there is no OS error to chain.
-/// - A confined factory (feature `confine`) refuses a path that leaves its root, kind
-///   `PermissionDenied`, with a `confine::Escape` inside the `io::Error`, or refuses
-///   every path until it is set.
+/// - A confined factory (feature `confine`) refuses a path that leaves its root or
+///   names something other than a regular file, kind `PermissionDenied`, with a
+///   `confine::Escape` inside the `io::Error`, or refuses every path until it is set.
 ///
-/// The path is the recipe's path for opening, and for closing the path the OS reports
-/// for the open descriptor (from `/proc/self/fd` on Linux; `None` where that is not
+/// The path is the recipe's path for opening (for a confined factory, as the recipe
+/// wrote it, relative to the root), and for closing the path the OS reports for the
+/// open descriptor (from `/proc/self/fd` on Linux; `None` where that is not
 /// available).
+///
+/// `Display` is safe to log whatever the path holds: control characters (a newline
+/// that would forge a log line) are escaped and a path longer than about 150
+/// characters is cut in the middle with `…`; [`path`](FileError::path) has it exactly.
 #[derive(Debug)]
 pub struct FileError {
     op: FileOp,
@@ -605,7 +633,7 @@ impl FileError {
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = match &self.path {
-            Some(path) => path.display().to_string(),
+            Some(path) => Shown(&path.to_string_lossy()).to_string(),
             None => String::from("an open file (its path is unknown on this system)"),
         };
         match self.op {

@@ -87,13 +87,15 @@
 //! [`TcpStream::try_clone`]: std::net::TcpStream::try_clone
 //! [`AbsolutePath`]: crate::fs::AbsolutePath
 
+use std::borrow::Cow;
 use std::error::Error;
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::Factory;
+use crate::shown::Shown;
 
 /// The recipe of a TCP connection: the address and every option to set on it.
 ///
@@ -228,7 +230,7 @@ impl Factory for TcpConnect {
             .address
             .to_socket_addrs()
             .map_err(|error| NetError::new(NetOp::Resolve, target, error))?;
-        connect_any(config, addresses)
+        connect_any(config, addresses, None)
     }
 
     fn close(&self, stream: TcpStream) -> Result<(), NetError> {
@@ -541,7 +543,9 @@ pub enum NetOp {
 ///
 /// When a [`UdpBind`] rebuild on a fixed port gets `EADDRINUSE`, the OS's error is the
 /// source and `Display` adds, in parentheses, that the live socket holds the port and
-/// what to do instead.
+/// what to do instead; when a confined connect (feature `confine`) gives up at its
+/// deadline, the last attempt's error is the source and `Display` adds the deadline
+/// and how many addresses were tried.
 ///
 /// A refusal of guardian's own has no cause below it, so `Display` ends with the reason
 /// and `source` is `None`; [`io_error`](NetError::io_error) still gives an `io::Error`
@@ -549,13 +553,18 @@ pub enum NetOp {
 /// on a fixed port (kind `AddrInUse`), and, with feature `confine`, an address that is
 /// not allowed (kind `PermissionDenied`, with a `confine::NotAllowed` inside) or a
 /// confined factory that is not set yet.
+///
+/// `Display` is safe to log whatever the address holds: control characters are
+/// escaped and an address longer than about 150 characters is cut in the middle with
+/// `…`; [`target`](NetError::target) has it exactly.
 #[derive(Debug)]
 pub struct NetError {
     op: NetOp,
     target: String,
     source: io::Error,
-    /// Why a rebuild cannot have the address, for an OS error that does not say it.
-    hint: Option<&'static str>,
+    /// What the OS error does not say: why a rebuild cannot have the address, or that
+    /// a confined connect gave up at its deadline.
+    hint: Option<Cow<'static, str>>,
     /// Guardian refused on its own: `source` holds guardian's reason, which `Display`
     /// shows and `Error::source` does not return.
     refused: bool,
@@ -584,8 +593,8 @@ impl NetError {
         }
     }
 
-    fn with_hint(mut self, hint: &'static str) -> Self {
-        self.hint = Some(hint);
+    pub(crate) fn with_hint(mut self, hint: impl Into<Cow<'static, str>>) -> Self {
+        self.hint = Some(hint.into());
         self
     }
 
@@ -623,7 +632,7 @@ impl NetError {
 
 impl fmt::Display for NetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let target = &self.target;
+        let target = Shown(&self.target);
         match self.op {
             NetOp::Resolve => write!(f, "cannot resolve {target}")?,
             NetOp::Connect => write!(f, "cannot connect to {target}")?,
@@ -634,7 +643,7 @@ impl fmt::Display for NetError {
             }
             NetOp::Shutdown => write!(f, "cannot shut down the connection to {target}")?,
         }
-        if let Some(hint) = self.hint {
+        if let Some(hint) = &self.hint {
             write!(f, " ({hint})")?;
         }
         if self.refused {
@@ -665,16 +674,44 @@ impl From<NetError> for io::Error {
     }
 }
 
+/// An overall limit on connecting: the instant after which no address is tried, and
+/// the duration it was set from (for messages).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    pub(crate) at: Instant,
+    pub(crate) after: Duration,
+}
+
 /// Connects to the first of `addresses` that accepts, with `config`'s connect
-/// timeout, then applies its read and write timeouts and `nodelay`.
+/// timeout, then applies its read and write timeouts and `nodelay`. With a
+/// `deadline`, each attempt is bounded by the time left, and no attempt starts after
+/// it.
 pub(crate) fn connect_any(
     config: &TcpConfig,
     addresses: impl IntoIterator<Item = SocketAddr>,
+    deadline: Option<Deadline>,
 ) -> Result<TcpStream, NetError> {
     let target = config.address();
     let mut last_error = None;
+    let (mut tried, mut untried) = (0_usize, 0_usize);
     for address in addresses {
-        let connected = match config.connect_timeout {
+        let timeout = match deadline {
+            None => config.connect_timeout,
+            Some(deadline) => {
+                let left = deadline.at.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    untried += 1;
+                    continue;
+                }
+                Some(
+                    config
+                        .connect_timeout
+                        .map_or(left, |timeout| timeout.min(left)),
+                )
+            }
+        };
+        tried += 1;
+        let connected = match timeout {
             Some(timeout) => TcpStream::connect_timeout(&address, timeout),
             None => TcpStream::connect(address),
         };
@@ -692,13 +729,37 @@ pub(crate) fn connect_any(
             Err(error) => last_error = Some(error),
         }
     }
-    let error = last_error.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the address resolved to no socket address",
-        )
-    });
-    Err(NetError::new(NetOp::Connect, target, error))
+    let ran_out = deadline.filter(|deadline| Instant::now() >= deadline.at);
+    match (last_error, ran_out) {
+        (Some(error), None) => Err(NetError::new(NetOp::Connect, target, error)),
+        (Some(error), Some(deadline)) => Err(NetError::new(NetOp::Connect, target, error)
+            .with_hint(format!(
+                "gave up at the connect deadline of {:?}, {tried} of {} addresses tried",
+                deadline.after,
+                tried + untried
+            ))),
+        // The deadline passed before the first attempt (a slow lookup): nothing
+        // failed below, guardian gave up.
+        (None, Some(deadline)) if untried > 0 => Err(NetError::refused(
+            NetOp::Connect,
+            target,
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the connect deadline of {:?} passed before any address was tried",
+                    deadline.after
+                ),
+            ),
+        )),
+        (None, _) => Err(NetError::new(
+            NetOp::Connect,
+            target,
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the address resolved to no socket address",
+            ),
+        )),
+    }
 }
 
 fn configure(

@@ -18,6 +18,7 @@ use crate::Factory;
 use crate::fs::{
     AbsolutePath, AppendFile, ExclusiveFile, FileError, FileOp, ReadFile, ResumeReadFile,
 };
+use crate::shown::Shown;
 
 /// An access mode a [`Confined`] factory can open files in: [`ReadFile`],
 /// [`ResumeReadFile`], [`AppendFile`] or [`ExclusiveFile`]. Sealed.
@@ -80,11 +81,14 @@ struct Root {
 /// [`Path`] relative to the root.
 ///
 /// An absolute path, a path that climbs out with `..` and a path that leaves through
-/// a symlink are refused with a [`FileError`] whose message names the path, the root
-/// and why; [`Escape::of`] tells which. Nothing outside the root is opened or
-/// created. Other failures (a missing file, a denied permission) are reported as `M`
-/// reports them, naming the file's path below the root. See the
-/// [module docs](crate::confine) for how the root is kept and what is not covered.
+/// a symlink are refused with a [`FileError`] whose message names the path and why
+/// (the root is in [`Escape::root`]); [`Escape::of`] tells which. Nothing outside the
+/// root is opened or created. Only regular files are opened: a FIFO, a socket, a
+/// device or a directory is refused at once, without waiting for a FIFO's other end
+/// ([special files](crate::confine#special-files)). Other failures (a missing file, a
+/// denied permission) are reported as `M` reports them, naming the path as the recipe
+/// wrote it, relative to the root. See the [module docs](crate::confine) for how the
+/// root is kept, what is not covered, and what an error message reveals.
 ///
 /// Cloning is cheap and shares the root's descriptor; [`with_mode`](Confined::with_mode)
 /// gives a factory of another mode over the same root.
@@ -112,7 +116,9 @@ struct Root {
 /// ] {
 ///     let refused = logs.open(Path::new(path)).unwrap_err();
 ///     assert_eq!(Escape::of(&refused).map(Escape::kind), Some(why));
-///     assert!(refused.to_string().contains(&sandbox.join("jar").display().to_string()));
+///     assert_eq!(Escape::of(&refused).map(Escape::root), Some(logs.root()));
+///     // The message names the recipe's path, never the root's (it may reach the sender).
+///     assert!(!refused.to_string().contains(&sandbox.display().to_string()));
 /// }
 /// # std::fs::remove_dir_all(&sandbox)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -167,21 +173,35 @@ impl<M: ConfinedMode> Confined<M> {
         if is_absolute(path) {
             return Err(self.escape(path, EscapeKind::Absolute));
         }
-        let file = match self.root.dir.open_with(path, &M::options()) {
+        let mut options = M::options();
+        without_waiting(&mut options);
+        let file = match self.root.dir.open_with(path, &options) {
             Ok(file) => file.into_std(),
             Err(error) if is_escape(&error) => {
                 return Err(self.escape(path, climbs_out(path)));
             }
+            Err(error) if names_no_file(&error) => {
+                return Err(self.escape(path, EscapeKind::NotAFile));
+            }
             Err(error) => {
-                return Err(FileError::new(
-                    M::OP,
-                    Some(&self.root.path.join(path)),
-                    error,
-                ));
+                return Err(FileError::new(M::OP, Some(path), error));
             }
         };
+        // The type is read from the descriptor that was opened, not from the path, so
+        // a FIFO swapped in after a check cannot slip through. Dropping `file` on a
+        // refusal closes it.
+        match file.metadata() {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => return Err(self.escape(path, EscapeKind::NotAFile)),
+            Err(error) => {
+                return Err(FileError::new(M::OP, Some(path), error));
+            }
+        }
+        if let Err(error) = blocking_again(&file) {
+            return Err(FileError::new(M::OP, Some(path), error));
+        }
         if M::LOCKS {
-            return crate::fs::lock_exclusive(file, &self.root.path.join(path));
+            return crate::fs::lock_exclusive(file, path);
         }
         Ok(file)
     }
@@ -228,7 +248,7 @@ impl<M: ConfinedMode> Factory for Confined<M> {
 
     fn reopen(&self, path: &Path, live: &File) -> Result<File, FileError> {
         if M::RESUMES {
-            crate::fs::resume_at(live, &self.root.path.join(path), || self.open_below(path))
+            crate::fs::resume_at(live, path, || self.open_below(path))
         } else {
             self.open_below(path)
         }
@@ -300,7 +320,8 @@ impl RootError {
 
 impl fmt::Display for RootError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot open the root directory {}", self.path.display())
+        let path = self.path.to_string_lossy();
+        write!(f, "cannot open the root directory {}", Shown(&path))
     }
 }
 
@@ -328,6 +349,47 @@ fn is_escape(error: &io::Error) -> bool {
     error.kind() == io::ErrorKind::PermissionDenied && error.raw_os_error().is_none()
 }
 
+/// Asks the OS not to wait while opening, so that a FIFO opens at once (for reading)
+/// or fails at once (for writing, when no reader has it open) instead of blocking
+/// until another process opens its other end, and a terminal device cannot become
+/// the process's controlling terminal before it is refused.
+#[cfg(unix)]
+fn without_waiting(options: &mut OpenOptions) {
+    use cap_std::fs::OpenOptionsExt;
+    use rustix::fs::OFlags;
+    options.custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits().cast_signed());
+}
+
+#[cfg(not(unix))]
+fn without_waiting(_: &mut OpenOptions) {}
+
+/// Clears the `O_NONBLOCK` that [`without_waiting`] set, once the descriptor is known
+/// to be a regular file: the caller gets the same blocking file as from the `fs`
+/// factories.
+#[cfg(unix)]
+fn blocking_again(file: &File) -> io::Result<()> {
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    let flags = fcntl_getfl(file)?;
+    fcntl_setfl(file, flags - OFlags::NONBLOCK)?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn blocking_again(_: &File) -> io::Result<()> {
+    Ok(())
+}
+
+/// The OS's answer to opening something that is not a regular file: `ENXIO` (a FIFO
+/// opened for writing without waiting while no reader has it, a Unix socket, a device
+/// without a driver) or `EISDIR` (a directory opened for writing).
+fn names_no_file(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    if error.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
+        return true;
+    }
+    error.kind() == io::ErrorKind::IsADirectory
+}
+
 /// Why a relative path that cap-std refused left the root: its `..` components climb
 /// above it, or else a symlink on it leads out. Only for the message: the decision is
 /// cap-std's.
@@ -350,10 +412,12 @@ fn climbs_out(path: &Path) -> EscapeKind {
 /// inside a refusal's [`FileError`] (of kind `PermissionDenied`), found with
 /// [`Escape::of`].
 ///
-/// `Display` reads "refused: `..` climbs out of the root /srv/jar". The refusal is
-/// guardian's own, so the `FileError` around it ends its `Display` with it and has no
-/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)): "cannot
-/// open ../../etc/passwd for appending: refused: `..` climbs out of the root /srv/jar".
+/// `Display` reads "refused: `..` climbs out of the root", without the root's path,
+/// which [`root`](Escape::root) gives: a message may reach whoever sent the recipe
+/// ([what a message reveals](crate::confine#what-an-error-message-reveals)). The
+/// refusal is guardian's own, so the `FileError` around it ends its `Display` with it
+/// and has no [`source`](Error::source) (the crate's [rule for errors](crate#errors)):
+/// "cannot open ../../etc/passwd for appending: refused: `..` climbs out of the root".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Escape {
     root: PathBuf,
@@ -372,6 +436,11 @@ pub enum EscapeKind {
     /// A symlink on the path (a directory on the way, or the file itself, dangling
     /// or not) leads out of the root.
     Symlink,
+    /// The path names something other than a regular file: a FIFO, a Unix socket, a
+    /// device or a directory. A device node reaches past the root whatever its path,
+    /// and a FIFO would make the open wait for another process, so a confined factory
+    /// opens regular files only (see the [module docs](crate::confine#special-files)).
+    NotAFile,
 }
 
 impl Escape {
@@ -412,19 +481,20 @@ impl Escape {
 
 impl fmt::Display for Escape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let root = self.root.display();
-        match self.kind {
-            EscapeKind::Absolute => write!(
-                f,
+        // Not the root's path: a message may reach whoever sent the recipe, and the
+        // root is in `root()` for your logs (see the module docs).
+        f.write_str(match self.kind {
+            EscapeKind::Absolute => {
                 "refused: the path is absolute, and a confined recipe names a file relative \
-                 to the root {root}"
-            ),
-            EscapeKind::ParentDir => write!(f, "refused: `..` climbs out of the root {root}"),
-            EscapeKind::Symlink => write!(
-                f,
-                "refused: a symlink on the path leads out of the root {root}"
-            ),
-        }
+                 to the root"
+            }
+            EscapeKind::ParentDir => "refused: `..` climbs out of the root",
+            EscapeKind::Symlink => "refused: a symlink on the path leads out of the root",
+            EscapeKind::NotAFile => {
+                "refused: it is not a regular file, and a confined factory opens only regular \
+                 files"
+            }
+        })
     }
 }
 

@@ -17,8 +17,9 @@
 //!   [`fs`](crate::fs) factories: [`ReadFile`], [`ResumeReadFile`], [`AppendFile`],
 //!   [`ExclusiveFile`]) only below a root directory. An absolute path, a path that
 //!   climbs out with `..`, and a path that leaves through a symlink are refused with
-//!   a [`FileError`] naming the path, the root and why ([`Escape`]); nothing outside
-//!   the root is opened or created.
+//!   a [`FileError`] naming the path and why ([`Escape`]); nothing outside
+//!   the root is opened or created. Only regular files are opened: a FIFO, socket,
+//!   device or directory is refused at once ([special files](#special-files)).
 //! - [`ConfinedTcp`] connects only to the hosts and ports of an [`AllowList`]; any
 //!   other address is refused before it is resolved or connected to ([`NotAllowed`]).
 //! - [`OnceConfined`] holds either in a `static`, set once at startup, so that a
@@ -62,7 +63,59 @@
 //! With `#[rebuild(serde)]`, the same refusal is the error of `serde_json::from_str`
 //! (or any format's), and its message carries the factory's: "cannot load: cannot
 //! rebuild `MatchLogger`: resource field `log` failed to open: cannot open
-//! ../../etc/passwd for appending: refused: `..` climbs out of the root /srv/jar".
+//! ../../etc/passwd for appending: refused: `..` climbs out of the root".
+//!
+//! # Loading in two steps
+//!
+//! `serde_json::from_str::<MatchLogger>(text)` opens the file while it deserialises,
+//! so two things are lost in one step, and both come back in two:
+//!
+//! - **The typed error.** serde carries a load's error as text, and some formats
+//!   drop even that (postcard reports every custom error as "Serde Deserialization
+//!   Error"). Deserialise the blueprint first, then call
+//!   [`from_blueprint`](crate::FromBlueprint::from_blueprint): a refusal is a
+//!   [`RebuildError`](crate::RebuildError) that names the field and holds the
+//!   factory's error, whose [`Escape`] or [`NotAllowed`] code can read.
+//! - **Nothing is opened until the whole input has parsed.** In one step, the file
+//!   of `{"path": "x.log"} junk` is opened (below the root) before `serde_json` finds
+//!   the trailing text and fails; the opened value is then dropped without being
+//!   closed. Parsing the blueprint first fails with nothing opened.
+//!
+//! ```
+//! # use guardian_core::confine::{Confined, OnceConfined};
+//! # use guardian_core::fs::AppendFile;
+//! # use guardian_core::{FromBlueprint, Rebuild};
+//! # use std::{fs::File, path::PathBuf};
+//! # static LOGS: OnceConfined<Confined<AppendFile>> = OnceConfined::new();
+//! # #[derive(Rebuild)]
+//! # #[rebuild(blueprint)]
+//! # struct MatchLogger {
+//! #     #[config]
+//! #     path: PathBuf,
+//! #     #[resource(factory = LOGS, from = path)]
+//! #     log: File,
+//! # }
+//! # fn parse(_: &str) -> Result<MatchLoggerBlueprint, Box<dyn std::error::Error>> {
+//! #     Ok(MatchLoggerBlueprint { path: "../../etc/passwd".into() })
+//! # }
+//! # let dir = std::env::temp_dir().join(format!("guardian-two-step-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # LOGS.set(Confined::new(&dir, AppendFile)?)?;
+//! # let untrusted = "";
+//! // With `#[rebuild(serde)]` the blueprint is `Deserialize`:
+//! // `let blueprint: MatchLoggerBlueprint = serde_json::from_str(untrusted)?;`
+//! let blueprint = parse(untrusted)?; // step 1: the whole input parses, nothing opened
+//! match MatchLogger::from_blueprint(blueprint) {
+//!     // step 2: opens
+//!     Ok(logger) => logger.close()?,
+//!     Err(refused) => {
+//!         eprintln!("recipe refused: {refused}"); // for your logs; the sender gets less
+//!         assert_eq!(refused.field(), "log");
+//!     }
+//! }
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Files: how the root is kept
 //!
@@ -89,10 +142,53 @@
 //! only one there is. `..` is allowed while it stays below the root (`a/../b`).
 //!
 //! What confinement does *not* cover: hard links and bind mounts inside the root that
-//! point outside (they are part of the root, as its owner made it), special files
-//! inside the root (opening a FIFO for reading waits for a writer), and the root
-//! directory being renamed (the descriptor follows it; error messages show the path
-//! it had when it was opened).
+//! point outside (they are part of the root, as its owner made it), and the root
+//! directory being renamed (the descriptor follows it).
+//!
+//! # Special files
+//!
+//! A confined factory opens **regular files only**. A FIFO, a Unix socket, a device
+//! node or a directory inside the root (or reached through a symlink that stays
+//! inside) is refused with [`EscapeKind::NotAFile`], in every mode and at once: anyone
+//! who can make a FIFO in the root could otherwise stall every load (opening a FIFO
+//! waits for its other end), and a device node reaches past the root whatever its
+//! path.
+//!
+//! The file is opened with `O_NONBLOCK` (and `O_NOCTTY`), its type is read from the
+//! descriptor that was opened (`fstat`, not a check of the path that a swapped file
+//! could slip past), anything but a regular file is closed and refused, and then
+//! `O_NONBLOCK` is cleared: the `File` you get blocks as the [`fs`](crate::fs)
+//! factories' do. A FIFO opened for writing while nobody reads it fails at the OS with
+//! `ENXIO`, as does a socket; that, and `EISDIR` for a directory opened for writing,
+//! is the same refusal. Two things the check on the descriptor cannot avoid, because
+//! the open comes first: opening a device node runs the device's open (a tape may
+//! rewind, a serial line raise its control lines; only root can make a device node,
+//! with `mknod`), and a process waiting to write to a FIFO sees a reader come and go.
+//! On a regular file, `O_NONBLOCK` changes one thing: where another process holds a
+//! lease on it (`F_SETLEASE`), the open fails with `WouldBlock` at once instead of
+//! waiting for the lease to be broken.
+//!
+//! # What an error message reveals
+//!
+//! The `Display` of a confined factory's error is written for your logs, and is safe
+//! to write there: one line, whatever the recipe held. Text from the recipe (the path,
+//! the address) has its control characters escaped (`\n`, `\u{1b}`, and the invisible
+//! characters that reorder text) and is cut in the middle with `…` past about 150
+//! characters; the exact text is in [`FileError::path`] and [`NetError::target`].
+//!
+//! A message shows the recipe's own text, what was being done, and why. It does
+//! **not** show the root's path (an open that fails names the path as the recipe
+//! wrote it, relative to the root) or the addresses a listed name resolved to: those
+//! are in [`Escape::root`] and [`NotAllowed::resolved`], for code and for your logs.
+//! The exception is closing, whose error names the file's real path as the OS reports
+//! it: closing is your code's business, not the recipe's.
+//!
+//! Still, a message tells the sender of a recipe something: the OS's error below a
+//! failed open says whether a path exists below the root (`NotFound`, a refusal,
+//! `PermissionDenied`), and a refusal that a listed name resolved only to internal
+//! addresses says where its DNS points. So a server does not send the message back to
+//! whoever sent the recipe: it answers with a fixed text ("recipe refused") and logs
+//! the details.
 //!
 //! # Connections: what the allow-list checks
 //!
@@ -101,20 +197,73 @@
 //!
 //! 1. **As written, before anything else.** The host and port must match an entry
 //!    (names without regard to ASCII case or a trailing dot; IP addresses as
-//!    addresses). Nothing is resolved before this passes, so a refused recipe causes
+//!    addresses; an IPv6 address's zone, `fe80::1%eth0`, as part of it: a listed
+//!    scoped address connects through its interface). Nothing is resolved before this passes, so a refused recipe causes
 //!    no DNS query either (a query for `secret.attacker.example` is itself a leak).
 //! 2. **Every resolved address.** A listed IP address is used as it is. A listed name
 //!    is resolved, and each address it resolves to is allowed only if it is a public
-//!    address, or is itself on the list with that port. An internal address
-//!    (loopback, private, link-local, shared, unspecified, multicast, and the same
-//!    inside IPv4-mapped and NAT64 IPv6 addresses) that is not listed is skipped, so
-//!    a name whose DNS answer is changed to point inside ("DNS rebinding") does not
+//!    address, or is itself on the list with that port. An
+//!    [internal address](#internal-addresses) that is not listed is skipped, so a
+//!    name whose DNS answer is changed to point inside ("DNS rebinding") does not
 //!    reach an internal service. If no address is left, the open is refused. To reach
 //!    an internal service by name, list its addresses too.
 //!
 //! The connection is made to the addresses that were checked, not to a second lookup
-//! of the name. Then every option of the `TcpConfig` is set, as
+//! of the name, in turn until one accepts, all within one
+//! [connect deadline](crate::confine::ConfinedTcp::with_connect_deadline) (10 seconds
+//! unless set; each attempt gets the recipe's connect timeout or the time left,
+//! whichever is shorter), so a DNS answer of many addresses that never answer cannot
+//! stall a load. Then every option of the `TcpConfig` is set, as
 //! [`TcpConnect`](crate::net::TcpConnect) does.
+//!
+//! ## Internal addresses
+//!
+//! An address is internal if IANA's special-purpose address registries
+//! ([IPv4](https://www.iana.org/assignments/iana-ipv4-special-registry/),
+//! [IPv6](https://www.iana.org/assignments/iana-ipv6-special-registry/)) say its
+//! block is not globally reachable, and in the few cases below where this crate is
+//! stricter. Transcribed from the registries as they stood in 2025: the newest IPv4
+//! row is `192.0.0.10/32` (2017-02, with the RFC 8880 update of 2020-09), the newest
+//! IPv6 row `100:0:0:1::/64` (RFC 9780, 2025-04). A block IANA adds later is judged by
+//! the rules of this table until the table is updated; in IPv6, anything outside
+//! `2000::/3` is internal already.
+//!
+//! | block | registry's name | globally reachable, per the registry | here |
+//! |---|---|---|---|
+//! | `0.0.0.0/8` (with `0.0.0.0/32`) | "This network" | no | internal |
+//! | `10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16` | Private-Use | no | internal |
+//! | `100.64.0.0/10` | Shared Address Space | no | internal |
+//! | `127.0.0.0/8` | Loopback | no | internal |
+//! | `169.254.0.0/16` | Link Local (cloud metadata services) | no | internal |
+//! | `192.0.0.0/24` (with `/29`, `.8`, `.170`, `.171`) | IETF Protocol Assignments | no | internal |
+//! | `192.0.0.9/32`, `192.0.0.10/32` | PCP anycast, TURN anycast | yes | **internal**: an anycast address reaches the nearest server, the local network's |
+//! | `192.0.2.0/24`, `198.51.100.0/24`, `203.0.113.0/24` | Documentation | no | internal |
+//! | `192.31.196.0/24`, `192.175.48.0/24` | AS112 | yes | public |
+//! | `192.52.193.0/24` | AMT | yes | public |
+//! | `192.88.99.0/24` (with `192.88.99.2/32`) | Deprecated 6to4 relay anycast, 6a44 relay | none (terminated), no | internal |
+//! | `198.18.0.0/15` | Benchmarking | no | internal |
+//! | `240.0.0.0/4` (with `255.255.255.255/32`) | Reserved, Limited Broadcast | no | internal |
+//! | `224.0.0.0/4` | not in the registry: multicast | | internal |
+//! | `::1/128`, `::/128` | Loopback, Unspecified | no | internal |
+//! | `::ffff:0:0/96` | IPv4-mapped | no | **as the IPv4 address it embeds**: a connection to it is a connection to that address |
+//! | `64:ff9b::/96` | IPv4-IPv6 Translation (NAT64 well-known) | yes | as the IPv4 address it embeds: the translator connects there |
+//! | `64:ff9b:1::/48` | IPv4-IPv6 Translation (NAT64 local-use) | no | internal, whatever it embeds |
+//! | `100::/64` | Discard-Only | no | internal |
+//! | `100:0:0:1::/64` | Dummy IPv6 Prefix | no | internal |
+//! | `2001::/23` (with `2001:2::/48` Benchmarking, `2001:10::/28` deprecated ORCHID) | IETF Protocol Assignments | no | internal |
+//! | `2001::/32` | Teredo (embeds an obfuscated IPv4 address) | left open | **internal** |
+//! | `2001:1::1/128` to `2001:1::3/128` | PCP, TURN, DNS-SD SRP anycast | yes | **internal**, as their IPv4 twins |
+//! | `2001:3::/32`, `2001:4:112::/48`, `2620:4f:8000::/48` | AMT, AS112-v6, AS112 | yes | public |
+//! | `2001:20::/28`, `2001:30::/28` | `ORCHIDv2`, Drone Remote ID (`DETs`) | yes | public |
+//! | `2001:db8::/32`, `3fff::/20` | Documentation | no | internal |
+//! | `2002::/16` | 6to4 (embeds an IPv4 address) | left open | **internal**, whatever it embeds: its reach depends on relays, and the embedded address may be private |
+//! | `5f00::/16` | Segment Routing (`SRv6`) `SIDs` | no | internal |
+//! | `fc00::/7` | Unique-Local | no | internal |
+//! | `fe80::/10` | Link-Local Unicast | no | internal |
+//! | `::/96` (IPv4-compatible, deprecated), `fec0::/10` (site-local, deprecated), `ff00::/8` (multicast), all else outside `2000::/3` | not in the registry | | internal: only `2000::/3` is allocated as global unicast |
+//!
+//! Every address not in the table is public. A listed address is always allowed,
+//! internal or not: the table only decides where a listed *name* may lead.
 //!
 //! [`Confined`]: crate::confine::Confined
 //! [`Confined::new`]: crate::confine::Confined::new
@@ -131,10 +280,16 @@
 //! [`ExclusiveFile`]: crate::fs::ExclusiveFile
 //! [`FileError`]: crate::fs::FileError
 //! [`RootError`]: crate::confine::RootError
+//! [`EscapeKind::NotAFile`]: crate::confine::EscapeKind::NotAFile
+//! [`Escape::root`]: crate::confine::Escape::root
+//! [`NotAllowed::resolved`]: crate::confine::NotAllowed::resolved
+//! [`FileError::path`]: crate::fs::FileError::path
+//! [`NetError::target`]: crate::net::NetError::target
 
 // One file per side, re-exported flat: `fs.rs` the confined files, `net.rs` the
 // allow-list; this file holds `OnceConfined` and what both sides share.
 mod fs;
+mod internal;
 mod net;
 
 pub use fs::{Confined, ConfinedMode, Escape, EscapeKind, RootError};

@@ -5,12 +5,15 @@
 use std::error::Error;
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use super::internal::is_internal;
 use super::{ConfinedFactory, sealed, unset_error};
 use crate::Factory;
-use crate::net::{NetError, NetOp, TcpConfig, TcpConnect};
+use crate::net::{Deadline, NetError, NetOp, TcpConfig, TcpConnect};
+use crate::shown::Shown;
 
 /// Which hosts and ports a [`ConfinedTcp`] may connect to.
 ///
@@ -41,21 +44,52 @@ enum Host {
     /// Lowercase, without a trailing dot.
     Name(String),
     Ip(IpAddr),
+    /// An IPv6 address with a zone (`fe80::1%eth0`, `fe80::1%2`): which interface a
+    /// link-local address is on is part of what is listed.
+    Scoped(Ipv6Addr, Zone),
+}
+
+/// The zone of a scoped IPv6 address, as written: an interface index or name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Zone {
+    Index(u32),
+    Name(String),
 }
 
 impl Host {
-    /// A host as written: an IP address (IPv6 in brackets or not) or a name.
+    /// A host as written: an IP address (IPv6 in brackets or not, with a zone or not)
+    /// or a name.
     fn parse(host: &str) -> Self {
         let bare = host
             .strip_prefix('[')
             .and_then(|inner| inner.strip_suffix(']'))
             .unwrap_or(host);
+        if let Some((ip, zone)) = bare.split_once('%')
+            && let Ok(ip) = ip.parse::<Ipv6Addr>()
+            && !zone.is_empty()
+        {
+            return match zone.parse::<u32>() {
+                Ok(0) => Host::Ip(IpAddr::V6(ip)), // zone 0 is no zone
+                Ok(index) => Host::Scoped(ip, Zone::Index(index)),
+                Err(_) => Host::Scoped(ip, Zone::Name(zone.to_owned())),
+            };
+        }
         match bare.parse::<IpAddr>() {
             Ok(ip) => Host::Ip(ip),
             Err(_) => {
                 let name = host.strip_suffix('.').unwrap_or(host);
                 Host::Name(name.to_ascii_lowercase())
             }
+        }
+    }
+
+    /// The host of a socket address, with its zone (scope id) if it has one.
+    fn of(address: SocketAddr) -> Self {
+        match address {
+            SocketAddr::V6(v6) if v6.scope_id() != 0 => {
+                Host::Scoped(*v6.ip(), Zone::Index(v6.scope_id()))
+            }
+            _ => Host::Ip(address.ip()),
         }
     }
 }
@@ -69,16 +103,24 @@ impl AllowList {
 
     /// Allows `host` (a DNS name, or an IP address: `"10.0.0.7"`, `"::1"`, `"[::1]"`)
     /// on `port`.
+    ///
+    /// An IPv6 address may have a zone, an interface name or index (`"fe80::1%eth0"`,
+    /// `"[fe80::1%2]"`): a link-local address means nothing without one. The zone is
+    /// part of the entry: a recipe must name the same zone, written the same way
+    /// (`%eth0` does not match `%2`, nor an address without a zone), and the
+    /// connection goes out through that interface (a zone name is turned into its
+    /// index at every open, by the system's resolver, without a DNS query).
     #[must_use]
     pub fn with_host(mut self, host: &str, port: u16) -> Self {
         self.entries.push((Host::parse(host), port));
         self
     }
 
-    /// Allows the address `address` (an IP address and a port).
+    /// Allows the address `address` (an IP address and a port; for IPv6, with its
+    /// scope id as the zone, if it is not 0).
     #[must_use]
     pub fn with_addr(mut self, address: SocketAddr) -> Self {
-        self.entries.push((Host::Ip(address.ip()), address.port()));
+        self.entries.push((Host::of(address), address.port()));
         self
     }
 
@@ -134,6 +176,14 @@ impl AllowList {
         let name = match host {
             // A listed address, used as it is: nothing to resolve.
             Host::Ip(ip) => return Ok(vec![SocketAddr::new(ip, port)]),
+            Host::Scoped(ip, Zone::Index(index)) => {
+                return Ok(vec![SocketAddr::V6(SocketAddrV6::new(ip, port, 0, index))]);
+            }
+            Host::Scoped(ip, Zone::Name(zone)) => {
+                return in_zone(ip, &zone, port)
+                    .map(|scoped| vec![scoped])
+                    .map_err(|error| NetError::new(NetOp::Resolve, address, error));
+            }
             Host::Name(name) => name,
         };
         let resolved: Vec<SocketAddr> = (name.as_str(), port)
@@ -144,7 +194,7 @@ impl AllowList {
             .iter()
             .copied()
             .filter(|resolved| {
-                self.lists(&Host::Ip(resolved.ip()), resolved.port()) || !is_internal(resolved.ip())
+                self.lists(&Host::of(*resolved), resolved.port()) || !is_internal(resolved.ip())
             })
             .collect();
         if allowed.is_empty() && !resolved.is_empty() {
@@ -154,57 +204,29 @@ impl AllowList {
     }
 }
 
+/// `ip%zone` on `port`, with the zone's interface index: the system's resolver reads
+/// a numeric address with a zone name itself (RFC 4007's format; glibc and musl turn
+/// the name into an index with `if_nametoindex`, and send no DNS query).
+fn in_zone(ip: Ipv6Addr, zone: &str, port: u16) -> io::Result<SocketAddr> {
+    let found = (format!("{ip}%{zone}"), port)
+        .to_socket_addrs()?
+        .find(|found| matches!(found, SocketAddr::V6(v6) if *v6.ip() == ip && v6.scope_id() != 0));
+    found.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no network interface is named {}", Shown(zone)),
+        )
+    })
+}
+
 /// `host:port` split as `ToSocketAddrs for str` does: a socket address, or else a
 /// host and a port after the last `:`.
 fn split(address: &str) -> Option<(Host, u16)> {
     if let Ok(socket) = address.parse::<SocketAddr>() {
-        return Some((Host::Ip(socket.ip()), socket.port()));
+        return Some((Host::of(socket), socket.port()));
     }
     let (host, port) = address.rsplit_once(':')?;
     Some((Host::parse(host), port.parse().ok()?))
-}
-
-/// Whether `ip` is an address a public name should never lead to.
-fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_internal_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal_v4(v4);
-            }
-            let segments = v6.segments();
-            // NAT64's well-known prefix 64:ff9b::/96 embeds an IPv4 address.
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                #[expect(
-                    clippy::cast_possible_truncation,
-                    reason = "the low 32 bits are the embedded IPv4 address"
-                )]
-                return is_internal_v4(Ipv4Addr::from_bits(v6.to_bits() as u32));
-            }
-            v6.is_unspecified()
-                || v6.is_loopback()
-                || v6.is_multicast()
-                || v6.is_unique_local()
-                || v6.is_unicast_link_local()
-                // Site-local fec0::/10 (deprecated) and ::/96 (IPv4-compatible, deprecated).
-                || segments[0] & 0xffc0 == 0xfec0
-                || segments[..6] == [0; 6]
-        }
-    }
-}
-
-fn is_internal_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0 // "this network"
-        || (a == 100 && b & 0xc0 == 64) // shared address space (carrier-grade NAT)
-        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-        || a >= 240 // reserved
 }
 
 /// Why a [`ConfinedTcp`] (or [`AllowList::resolve`]) refused an address: the
@@ -212,10 +234,13 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
 /// `PermissionDenied`), found with [`NotAllowed::of`].
 ///
 /// `Display` reads "refused: it is not on the allow-list", or for a listed name
-/// "refused: it resolved only to internal addresses that are not on the allow-list:
-/// 127.0.0.1:6379". The refusal is guardian's own, so the `NetError` around it names
-/// the address as written, ends its `Display` with the refusal and has no
-/// [`source`](Error::source) (the crate's [rule for errors](crate#errors)).
+/// "refused: it resolved only to internal addresses that are not on the allow-list",
+/// without the addresses, which [`resolved`](NotAllowed::resolved) gives: a message may
+/// reach whoever sent the recipe
+/// ([what a message reveals](crate::confine#what-an-error-message-reveals)). The
+/// refusal is guardian's own, so the `NetError` around it names the address as
+/// written, ends its `Display` with the refusal and has no [`source`](Error::source)
+/// (the crate's [rule for errors](crate#errors)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotAllowed {
     kind: NotAllowedKind,
@@ -257,17 +282,12 @@ impl fmt::Display for NotAllowed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             NotAllowedKind::NotListed => f.write_str("refused: it is not on the allow-list"),
-            NotAllowedKind::ResolvedInternal => {
-                f.write_str(
-                    "refused: it resolved only to internal addresses that are not on the \
-                     allow-list: ",
-                )?;
-                for (i, address) in self.resolved.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { ", " };
-                    write!(f, "{sep}{address}")?;
-                }
-                Ok(())
-            }
+            // Not the addresses: a message may reach whoever sent the recipe, and
+            // they are in `resolved()` for your logs (see the module docs).
+            NotAllowedKind::ResolvedInternal => f.write_str(
+                "refused: it resolved only to internal addresses that are not on the \
+                 allow-list",
+            ),
         }
     }
 }
@@ -282,7 +302,9 @@ impl Error for NotAllowed {}
 /// See [`AllowList::resolve`] for the check, and the
 /// [module docs](crate::confine#connections-what-the-allow-list-checks) for how DNS is handled.
 /// Every option of the config is set on the new stream; closing shuts it down, as
-/// `TcpConnect` does. Cloning is cheap and shares the list.
+/// `TcpConnect` does. Each open has an overall
+/// [connect deadline](ConfinedTcp::with_connect_deadline), 10 seconds unless set.
+/// Cloning is cheap and shares the list.
 ///
 /// ```
 /// use guardian_core::Factory;
@@ -305,21 +327,61 @@ impl Error for NotAllowed {}
 #[derive(Clone, Debug)]
 pub struct ConfinedTcp {
     allow: Arc<AllowList>,
+    connect_deadline: Duration,
 }
 
 impl ConfinedTcp {
-    /// A factory that connects only where `allow` allows.
+    /// The connect deadline of a new factory: 10 seconds.
+    pub const DEFAULT_CONNECT_DEADLINE: Duration = Duration::from_secs(10);
+
+    /// A factory that connects only where `allow` allows, within
+    /// [`DEFAULT_CONNECT_DEADLINE`](Self::DEFAULT_CONNECT_DEADLINE).
     #[must_use]
     pub fn new(allow: AllowList) -> Self {
         Self {
             allow: Arc::new(allow),
+            connect_deadline: Self::DEFAULT_CONNECT_DEADLINE,
         }
+    }
+
+    /// Gives every open at most `deadline` in all, from before the lookup to the last
+    /// connection attempt, however many addresses a name resolves to and whatever
+    /// connect timeout the recipe sets (the recipe's timeout still bounds each
+    /// attempt, if it is shorter than the time left).
+    ///
+    /// Without it, a recipe with no connect timeout tries each address for the OS's
+    /// own timeout (about two minutes on Linux), and a hostile DNS answer with many
+    /// addresses that never answer would stall a load for hours. When the deadline
+    /// passes, the open fails with kind `TimedOut`, and its message says how many
+    /// addresses were tried. The lookup itself cannot be interrupted (the system
+    /// resolver blocks): it is bounded by the resolver's own timeouts
+    /// (`timeout` and `attempts` in `resolv.conf`), and its time counts against the
+    /// deadline. A zero deadline makes every open fail.
+    ///
+    /// ```
+    /// use guardian_core::confine::{AllowList, ConfinedTcp};
+    /// use std::time::Duration;
+    ///
+    /// let connect = ConfinedTcp::new(AllowList::new().with_host("api.example", 443))
+    ///     .with_connect_deadline(Duration::from_secs(3));
+    /// assert_eq!(connect.connect_deadline(), Duration::from_secs(3));
+    /// ```
+    #[must_use]
+    pub fn with_connect_deadline(mut self, deadline: Duration) -> Self {
+        self.connect_deadline = deadline;
+        self
     }
 
     /// The allow-list.
     #[must_use]
     pub fn allow_list(&self) -> &AllowList {
         &self.allow
+    }
+
+    /// The overall deadline of an open.
+    #[must_use]
+    pub fn connect_deadline(&self) -> Duration {
+        self.connect_deadline
     }
 }
 
@@ -329,9 +391,12 @@ impl Factory for ConfinedTcp {
     type Error = NetError;
 
     fn open(&self, config: &TcpConfig) -> Result<TcpStream, NetError> {
-        let target = config.address();
-        let addresses = self.allow.resolve(target)?;
-        crate::net::connect_any(config, addresses)
+        let deadline = Deadline {
+            at: Instant::now() + self.connect_deadline,
+            after: self.connect_deadline,
+        };
+        let addresses = self.allow.resolve(config.address())?;
+        crate::net::connect_any(config, addresses, Some(deadline))
     }
 
     fn close(&self, stream: TcpStream) -> Result<(), NetError> {
@@ -349,49 +414,7 @@ impl ConfinedFactory for ConfinedTcp {}
 
 #[cfg(test)]
 mod tests {
-    use super::{Host, is_internal, split};
-    use std::net::IpAddr;
-
-    #[test]
-    fn internal_addresses_are_the_ones_a_public_name_must_not_lead_to() {
-        for internal in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "0.1.2.3",
-            "255.255.255.255",
-            "224.0.0.1",
-            "240.0.0.1",
-            "192.0.0.8",
-            "::1",
-            "::",
-            "fe80::1",
-            "fd00::1",
-            "fec0::1",
-            "ff02::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "64:ff9b::a9fe:a9fe",
-            "::127.0.0.1",
-        ] {
-            let ip: IpAddr = internal.parse().unwrap();
-            assert!(is_internal(ip), "{internal} should be internal");
-        }
-        for public in [
-            "1.1.1.1",
-            "93.184.216.34",
-            "2606:4700::1111",
-            "::ffff:8.8.8.8",
-            "64:ff9b::808:808",
-        ] {
-            let ip: IpAddr = public.parse().unwrap();
-            assert!(!is_internal(ip), "{public} should be public");
-        }
-    }
+    use super::{Host, Zone, split};
 
     #[test]
     fn addresses_split_as_std_resolves_them() {
@@ -405,6 +428,22 @@ mod tests {
             Some((name("db.internal"), 5432))
         );
         assert_eq!(split("127.1:80"), Some((name("127.1"), 80)));
+        let scoped = |s: &str, zone: Zone| Host::Scoped(s.parse().unwrap(), zone);
+        let named = |s: &str| Zone::Name(s.to_owned());
+        assert_eq!(
+            split("[fe80::1%2]:80"),
+            Some((scoped("fe80::1", Zone::Index(2)), 80))
+        );
+        assert_eq!(
+            split("[fe80::1%eth0]:80"),
+            Some((scoped("fe80::1", named("eth0")), 80))
+        );
+        assert_eq!(
+            split("fe80::1%eth0:80"),
+            Some((scoped("fe80::1", named("eth0")), 80))
+        );
+        assert_eq!(split("[fe80::1%0]:80"), Some((ip("fe80::1"), 80)));
+        assert_eq!(split("[fe80::1%]:80"), Some((name("[fe80::1%]"), 80)));
         assert_eq!(split("db.internal"), None);
         assert_eq!(split("db.internal:http"), None);
         assert_eq!(split("db.internal:65536"), None);
