@@ -5,7 +5,7 @@
 //! The tests that need the server are `#[ignore]`d, so a plain `cargo test` lists them
 //! as ignored instead of passing them unseen (in this suite, `#[ignore]` means "needs
 //! the PostgreSQL server"). CI runs them next to a server with
-//! `bash .ci/with-postgres cargo test --all-features --tests -- --ignored`; run that
+//! `bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace`; run that
 //! way, a missing `GUARDIAN_PG_URL` fails them.
 #![cfg(feature = "postgres")]
 
@@ -19,7 +19,7 @@ use std::time::Duration;
 /// (`-- --ignored`), and then a missing server fails them.
 fn server(test: &str) -> Result<PostgresConfig, Box<dyn std::error::Error>> {
     const NO_SERVER: &str = "GUARDIAN_PG_URL is not set: this test needs a PostgreSQL \
-        server; run `bash .ci/with-postgres cargo test --all-features --tests -- --ignored`";
+        server; run `bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace`";
     let Ok(url) = std::env::var("GUARDIAN_PG_URL") else {
         return Err(NO_SERVER.into());
     };
@@ -133,7 +133,7 @@ fn debug_output_and_errors_never_show_the_password() -> TestResult {
 }
 
 #[test]
-#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored)"]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)"]
 fn a_rebuild_is_a_fresh_independent_session() -> TestResult {
     let _shared = shared();
     let db = server("sessions")?;
@@ -198,7 +198,7 @@ fn a_rebuild_is_a_fresh_independent_session() -> TestResult {
 }
 
 #[test]
-#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored)"]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)"]
 fn the_configs_session_settings_are_reapplied() -> TestResult {
     let _shared = shared();
     let db = server("settings")?;
@@ -244,7 +244,7 @@ fn the_configs_session_settings_are_reapplied() -> TestResult {
 }
 
 #[test]
-#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored)"]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)"]
 fn a_setting_that_fails_is_named_and_its_session_closed() -> TestResult {
     let _shared = shared();
     let db = server("bad_setting")?;
@@ -280,7 +280,7 @@ fn a_setting_that_fails_is_named_and_its_session_closed() -> TestResult {
 }
 
 #[test]
-#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored)"]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)"]
 fn close_ends_the_session_and_reports_failure() -> TestResult {
     let _shared = shared();
     let db = server("close")?;
@@ -322,7 +322,7 @@ fn close_ends_the_session_and_reports_failure() -> TestResult {
 }
 
 #[test]
-#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored)"]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)"]
 fn no_session_or_descriptor_leaks_after_1000_rebuild_and_close_cycles() -> TestResult {
     let _alone = alone();
     let db = server("leak")?;
