@@ -8,14 +8,26 @@
 #   hand           impl Clone by hand, `#[inline] fn clone`
 #   hand_noinline  the same impl without `#[inline]`
 #   guardian       #[derive(Rebuild)], every field #[config]
+#   syn_floor      #[derive(SynFloorClone)] from benches/floor: parses with syn (the
+#                  features guardian-derive uses) and emits the hand-written impl Clone
+#                  with `::core::clone::Clone::clone(&self.field)` per field: the least a
+#                  syn-based derive can cost
+#   syn_floor_attrs  syn_floor on guardian's own input: every field marked #[config]
+#                  (which the floor ignores): the cost of the attribute syntax alone
+#   bridge         #[derive(Nothing)] from benches/floor (a derive that emits nothing)
+#                  beside the hand-written impls: the cost of calling a proc macro
 #   educe          #[derive(Educe)] #[educe(Clone)]
 #   derive_where   #[derive_where(Clone; T: Clone)] (`Clone; u64: Clone` on the
 #                  non-generic ones: derive-where refuses a bare `Clone` std could do)
 #   derivative     #[derive(Derivative)] #[derivative(Clone)]
 #   empty          the structs alone, no impl (the floor: parsing, type-checking the
 #                  structs, cargo's own start-up)
-#   gx_*           hand-written expansions of #[derive(Rebuild)], to find what its
-#                  output costs (see gen_gx below); only with `variants`
+#   gx_guardian    guardian's expansion of these structs, written out by hand (no
+#                  macro): what compiling the derive's *output* costs
+#   gx_floor       syn_floor's expansion, written out by hand
+#
+# Build time = the macro's own run + compiling its output; gx_guardian and gx_floor
+# separate the two.
 #
 # What is timed: `cargo build -p <crate>` (debug profile, CARGO_INCREMENTAL=0) after
 # `touch src/lib.rs`, all dependencies (guardian-core and its proc-macro, educe, ...)
@@ -25,14 +37,18 @@
 # the median and minimum of each variant are printed with the ratio of the medians
 # to `hand`.
 #
-#   bash benches/compile_time.sh [derives|variants|alt|deps] [R]
+#   bash benches/compile_time.sh [derives|floor|instructions|alt|deps] [R]
 #
-#   derives   (default) the table above, without gx_*
-#   variants  hand, builtin, guardian and the gx_* expansions
-#   alt       hand, builtin, guardian and guardian_alt: the same derive from another
-#             checkout, $GUARDIAN_ALT (to measure a change to the generated code)
-#   deps      clean build of guardian-core (default features) next to thiserror 2's,
-#             each in its own target dir, and the syn features each enables
+#   derives       (default) every variant but gx_*, timed
+#   floor         hand, builtin, bridge, syn_floor, guardian, gx_guardian, gx_floor, timed
+#   instructions  the instructions rustc executes to build hand, syn_floor,
+#                 syn_floor_attrs, guardian, gx_guardian and gx_floor (or $VARIANTS),
+#                 counted with valgrind (cachegrind): the same for every run, whatever
+#                 else the machine does (R is ignored)
+#   alt           hand, builtin, guardian and guardian_alt: the same derive from another
+#                 checkout, $GUARDIAN_ALT (to measure a change to the generated code)
+#   deps          clean build of guardian-core (default features) next to thiserror 2's,
+#                 each in its own target dir, and the syn features each enables
 #
 # Scratch crates go in $SCRATCH (default target/bench-scratch/compile-time in this
 # repository, removed by `cargo clean`); guardian
@@ -90,68 +106,30 @@ gen_struct() { # variant i
       if generic "$i"; then echo '#[derive_where::derive_where(Clone; T: Clone)]'; else echo '#[derive_where::derive_where(Clone; u64: Clone)]'; fi
       struct_head "$i"; fields "$i" "" ;;
     derivative) printf '#[derive(derivative::Derivative)]\n#[derivative(Clone)]\n'; struct_head "$i"; fields "$i" "" ;;
-    gx_*) struct_head "$i"; fields "$i" ""; gen_gx "$v" "$i" ;;
+    syn_floor) echo '#[derive(guardian_bench_floor::SynFloorClone)]'; struct_head "$i"; fields "$i" "" ;;
+    syn_floor_attrs) echo '#[derive(guardian_bench_floor::SynFloorClone)]'; struct_head "$i"; fields "$i" "    #[config]
+" ;;
+    bridge) echo '#[derive(guardian_bench_floor::Nothing)]'; gen_struct hand "$i" ;;
+    gx_guardian|gx_floor) struct_head "$i"; fields "$i" ""; gen_gx "$v" "$i" ;;
   esac
 }
 
-# Hand-written expansions of `#[derive(Rebuild)]` on struct i (all fields #[config]),
-# from the full output of guardian-derive/src/expand.rs down, one change at a time:
-#   gx_full          what the derive emits: `rebuild` (`match self` + `<Ty as
-#                    ConfigField>::copy_config`), `close` (`match self`), both
-#                    #[inline], and the `const _` block whose `__guardian_checks`
-#                    function probes `Probe::<S>::new().refuse_copy()`
-#   gx_nocheck       gx_full without the `const _` check block
-#   gx_genericcheck  gx_full, the check function generic over an unused
-#                    `const __G: bool` (never instantiated, so never code-generated)
-#   gx_minimal       gx_nocheck with `::core::clone::Clone::clone(__fieldN)` copies
-#   gx_fields        gx_minimal without `match`: `Clone::clone(&self.name)`, and
-#                    `close` is `{ drop(self); Ok(()) }`
-#   gx_local         gx_minimal, implementing a local copy of the trait (`LocalRebuild`,
-#                    same signatures) instead of `guardian_core::Rebuild`
-#   gx_local_noclose gx_local where the trait provides `close` (drop, `Ok(())`), so the
-#                    impl has only `rebuild`, as a config-only type could
+# Hand-written expansions of struct i: `gx_guardian` is what `#[derive(Rebuild)]`
+# emits for it (every field #[config]; see guardian-derive/src/expand/mod.rs), and
+# `gx_floor` what `SynFloorClone` emits.
 gen_gx() {
-  local v=$1 i=$2 st tys=("String" "u64" "Vec<String>" "Option<String>" "::std::path::PathBuf" "HashMap<String, u32>" "bool")
-  st=$(self_ty "$i"); tys+=("$(last_ty "$i")")
-  local names=(name id tags note root limits flag extra) k copy pat="" vals="" trait=::guardian_core::Rebuild
-  case $v in gx_local*) trait=LocalRebuild ;; esac
-  for k in 0 1 2 3 4 5 6 7; do
-    pat+="${names[$k]}: __field$k, "
-    case $v in
-      gx_full|gx_nocheck|gx_genericcheck) copy="<${tys[$k]} as ::guardian_core::__private::ConfigField>::copy_config(__field$k)" ;;
-      gx_fields) copy="::core::clone::Clone::clone(&self.${names[$k]})" ;;
-      *) copy="::core::clone::Clone::clone(__field$k)" ;;
-    esac
-    vals+="            ${names[$k]}: $copy,
-"
-  done
-  echo '#[automatically_derived]'
-  impl_head "$i" "$trait"
-  printf ' {\n    #[inline]\n    fn rebuild(&self) -> ::core::result::Result<Self, ::guardian_core::RebuildError> {\n'
-  if [ "$v" = gx_fields ]; then
-    printf '        ::core::result::Result::Ok(Self {\n%s        })\n    }\n' "$vals"
+  local v=$1 i=$2 f
+  if [ "$v" = gx_guardian ]; then
+    echo '#[automatically_derived]'
+    if generic "$i"; then printf 'impl<T> ::guardian_core::Rebuild for S%d<T> where T: ::core::clone::Clone, {\n' "$i"; else printf 'impl ::guardian_core::Rebuild for S%d {\n' "$i"; fi
+    printf '    #[inline]\n    fn rebuild(&self) -> ::core::result::Result<Self, ::guardian_core::RebuildError> {\n        ::core::result::Result::Ok(Self {\n'
+    for f in name id tags note root limits flag extra; do printf '            %s: ::core::clone::Clone::clone(&self.%s),\n' $f $f; done
+    printf '        })\n    }\n}\n'
   else
-    printf '        match self {\n            Self { %s} => ::core::result::Result::Ok(Self {\n%s            }),\n        }\n    }\n' "$pat" "$vals"
-  fi
-  case $v in
-    gx_local_noclose) ;;
-    gx_fields) printf '    #[inline]\n    fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {\n        ::core::mem::drop(self);\n        ::core::result::Result::Ok(())\n    }\n' ;;
-    *) printf '    #[inline]\n    fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {\n        match self {\n            Self { .. } => ::core::result::Result::Ok(()),\n        }\n    }\n' ;;
-  esac
-  echo '}'
-  case $v in gx_full|gx_genericcheck) ;; *) return ;; esac
-  local gen=""
-  if generic "$i"; then gen="<T: ::core::marker::Copy>"; elif [ "$v" = gx_genericcheck ]; then gen="<const __G: bool>"; fi
-  printf 'const _: () = {\n    use ::guardian_core::__private::ProbeFallback as _;\n    #[allow(dead_code, clippy::extra_unused_type_parameters)]\n    fn __guardian_checks%s() {\n        let __probe = ::guardian_core::__private::Probe::<%s>::new();\n        __probe.refuse_copy();\n    }\n};\n' "$gen" "$st"
-}
-
-# The local copy of the trait for gx_local*: `close` provided only for gx_local_noclose.
-local_trait() {
-  printf 'pub trait LocalRebuild: Sized {\n    fn rebuild(&self) -> ::core::result::Result<Self, ::guardian_core::RebuildError>;\n'
-  if [ "$1" = gx_local_noclose ]; then
-    printf '    #[inline]\n    fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {\n        ::core::mem::drop(self);\n        ::core::result::Result::Ok(())\n    }\n}\n\n'
-  else
-    printf '    fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError>;\n}\n\n'
+    if generic "$i"; then printf 'impl<T: ::core::clone::Clone> ::core::clone::Clone for S%d<T> {\n' "$i"; else printf 'impl ::core::clone::Clone for S%d {\n' "$i"; fi
+    printf '    #[inline]\n    fn clone(&self) -> Self {\n        Self {\n'
+    for f in name id tags note root limits flag extra; do printf '            %s: ::core::clone::Clone::clone(&self.%s),\n' $f $f; done
+    printf '        }\n    }\n}\n'
   fi
 }
 
@@ -164,13 +142,13 @@ gen_crate() { # variant
     educe) deps='educe = { version = "0.6", default-features = false, features = ["Clone"] }' ;;
     derive_where) deps='derive-where = "1"' ;;
     derivative) deps='derivative = "2"' ;;
+    syn_floor|syn_floor_attrs|bridge) deps="guardian-bench-floor = { path = \"$GUARDIAN/benches/floor\" }" ;;
   esac
   printf '[package]\nname = "ct-%s"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[dependencies]\n%s\n' "${v//_/-}" "$deps" > "$dir/Cargo.toml.new"
   # Two guardian-cores cannot share a lockfile: the alternative is its own workspace.
   [ "$v" = guardian_alt ] && printf '\n[workspace]\n' >> "$dir/Cargo.toml.new"
   {
     printf '//! %d generated structs (%s).\n#![allow(missing_docs, dead_code)]\nuse std::collections::HashMap;\nuse std::path::PathBuf;\n\n' "$STRUCTS" "$v"
-    case $v in gx_local*) local_trait "$v" ;; esac
     for ((i = 0; i < STRUCTS; i++)); do gen_struct "$v" "$i"; done
   } > "$dir/src/lib.rs.new"
   # Keep the files (and their mtimes) when nothing changed.
@@ -193,8 +171,10 @@ build_once() { # variant -> "wall/cpu" seconds (cpu: user + system of cargo and 
   awk '{ printf "%.2f/%.2f", $1, $2 + $3 }' <<<"$out"
 }
 
-time_variants() { # variants...
-  local vs=("$@") v r times
+# Generates the variants' crates and their workspace, and builds each once (so that
+# every dependency is built before anything is measured).
+prepare_variants() { # variants...
+  local vs=("$@") v
   mkdir -p "$SCRATCH/crates"
   for v in "${vs[@]}"; do gen_crate "$v"; done
   {
@@ -205,6 +185,11 @@ time_variants() { # variants...
   # Each crate alone (`-p`), as it is timed: features are resolved per selection.
   echo "warm-up: building dependencies and every crate once" >&2
   for v in "${vs[@]}"; do build_once "$v" >/dev/null; done
+}
+
+time_variants() { # variants...
+  local vs=("$@") v r times
+  prepare_variants "${vs[@]}"
   declare -A times
   for ((r = 1; r <= ROUNDS; r++)); do
     for v in "${vs[@]}"; do times[$v]+="$(build_once "$v") "; done
@@ -226,6 +211,7 @@ time_variants() { # variants...
 walls() { printf '%s\n' "$@" | cut -d/ -f1; }
 cpus() { printf '%s\n' "$@" | cut -d/ -f2; }
 ratio() { awk -v m="$1" -v h="$2" 'BEGIN { if (h > 0) printf "%.2fx", m / h; else print "-" }'; }
+ratio3() { awk -v m="$1" -v h="$2" 'BEGIN { if (h > 0) printf "%.3fx", m / h; else print "-" }'; }
 
 med() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 min() { printf '%s\n' "$@" | sort -g | head -1; }
@@ -261,10 +247,34 @@ deps() {
   done
 }
 
+# The instructions rustc executes to build each variant's crate (dev profile, no
+# incremental), counted by cachegrind: rustc is run directly, with the command cargo
+# would run (read from `cargo build -v`), all dependencies already built.
+count_instructions() { # variants...
+  local vs=("$@") v cmd ir
+  command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
+  prepare_variants "${vs[@]}"
+  declare -A irs
+  for v in "${vs[@]}"; do
+    touch "$SCRATCH/crates/$v/src/lib.rs"
+    cmd=$(cd "$SCRATCH" && cargo build -v -p "ct-${v//_/-}" 2>&1 | sed -n 's/^ *Running `\(.*\)`$/\1/p' | tail -1)
+    touch "$SCRATCH/crates/$v/src/lib.rs"
+    ir=$(cd "$SCRATCH" && eval "valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null $cmd" 2>&1 \
+      | awk '/I *refs:/ { gsub(",", "", $NF); print $NF }')
+    irs[$v]=$ir
+    echo "$v: $ir instructions" >&2
+  done
+  printf '%-12s %16s %10s %12s\n' variant instructions /hand /syn_floor
+  for v in "${vs[@]}"; do
+    printf '%-12s %16s %10s %12s\n' "$v" "${irs[$v]}" "$(ratio3 "${irs[$v]}" "${irs[hand]:-0}")" "$(ratio3 "${irs[$v]}" "${irs[syn_floor]:-0}")"
+  done
+}
+
 case $MODE in
-  derives) time_variants empty hand hand_noinline builtin guardian educe derive_where derivative ;;
-  variants) time_variants hand builtin guardian gx_full gx_nocheck gx_genericcheck gx_minimal gx_fields gx_local gx_local_noclose ;;
+  derives) time_variants empty hand hand_noinline builtin bridge syn_floor guardian educe derive_where derivative ;;
+  floor) time_variants hand builtin bridge syn_floor guardian gx_guardian gx_floor ;;
+  instructions) count_instructions ${VARIANTS:-hand syn_floor syn_floor_attrs guardian gx_guardian gx_floor} ;;
   alt) time_variants hand builtin guardian guardian_alt ;;
   deps) deps ;;
-  *) echo "usage: $0 [derives|variants|alt|deps] [rounds]" >&2; exit 2 ;;
+  *) echo "usage: $0 [derives|floor|instructions|alt|deps] [rounds]" >&2; exit 2 ;;
 esac

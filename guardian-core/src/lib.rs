@@ -55,12 +55,25 @@
 //! | `#[config(shared)]` | cloned, knowingly sharing what it points to | dropped |
 //! | `#[resource(factory = EXPR, from = FIELD)]` | opened afresh: `EXPR.reopen(&self.FIELD, &self.field)` | `EXPR.close(field)`, error reported |
 //! | `#[resource(factory = EXPR)]` | opened afresh from `&()` | `EXPR.close(field)`, error reported |
+//! | `#[nested]` | rebuilt: the field's own [`Rebuild::rebuild`] | its own [`Rebuild::close`], every failure reported with its path |
 //!
 //! `factory = EXPR` is any expression giving a [`Factory`] value (a unit struct, a
 //! constructor call such as `WithRoot::new("/var/log")`); it is evaluated each time it
 //! is needed. `from = FIELD` names a `#[config]` field of the same struct or variant
-//! (by index for tuple fields), passed to the factory as `&Config` with the coercions a
-//! function call allows, so a `PathBuf` field feeds a factory whose `Config` is `Path`.
+//! (by index for tuple fields), lent to the factory as `&Config` through
+//! [`Borrow`](std::borrow::Borrow): the field's type is the factory's `Config`, or
+//! borrows as it (`PathBuf` for `Path`, `String` for `str`, `Box<T>` for `T`).
+//!
+//! A `#[nested]` field holds a value of a type that is itself `Rebuild` (derived or
+//! not), or a container of them (`Vec`, `Option`, `Box`, arrays, maps): a type built
+//! from types that hold resources. Rebuilding is all or nothing through every level,
+//! and a failure deep inside names its whole path ([`RebuildError::path`]:
+//! `shards[2].conn`).
+//!
+//! Resources and nested values are opened in declaration order and closed in reverse.
+//! Bounds are inferred as `#[derive(Clone)]` users expect: `FieldTy: Clone` for each
+//! `#[config]` field, and `FieldTy: Rebuild` for each `#[nested]` field, whose type
+//! mentions a type parameter.
 //!
 //! `#[config(shared)]` is for a handle you *mean* to share between the original and
 //! the copy, such as an `Arc` of a connection pool. It is a double booking: both values
@@ -84,10 +97,19 @@
 //! - `Arc<Mutex<File>>` in a `#[config]` field (a double booking), unless marked
 //!   `#[config(shared)]`.
 //! - A `#[resource]` without `factory`, unknown or repeated keys, `from` naming a
-//!   missing field or a resource field.
-//! - A factory whose `Config` or `Resource` does not fit the fields.
-//! - `Copy` derived beside `Rebuild`, and `Clone` on a type that has resources: the
-//!   derived type has no `Clone`, so a handle can never be copied by accident.
+//!   missing field or a live one.
+//! - A factory whose `Config` or `Resource` does not fit the fields, a value that is
+//!   not a factory, a `#[nested]` field whose type is not `Rebuild`: one error each,
+//!   naming the types and what to change.
+//! - `Clone` or `Copy` on a type that has resources, whatever derive or impl makes it
+//!   so (a clone would share or duplicate its handles), and `.clone()` on one, owned or
+//!   borrowed: the message says to copy it with `rebuild()`. A type without resources
+//!   may be `Clone` and `Copy`: its rebuild is a clone, and nothing can be
+//!   double-booked.
+//! - `Drop` on a type with live fields: `close` takes the value apart to hand each
+//!   resource to its factory (to close on scope exit, hold the value in a guard).
+//! - A `#[repr(packed)]` struct with live fields (they cannot be lent by reference);
+//!   its `#[config]` fields are copied by value, so they must be `Copy`.
 //!
 //! ```compile_fail
 //! # use guardian_core::{Factory, Rebuild};
@@ -104,7 +126,7 @@
 //!     log: std::fs::File,
 //! }
 //! fn copy(logger: &Logger) -> Logger {
-//!     logger.clone() // error: no method named `clone`: use `rebuild()`
+//!     logger.clone() // error: `Logger` holds live resources and cannot be cloned: copy it with `rebuild()`
 //! }
 //! ```
 //!
@@ -114,10 +136,21 @@
 //! # Closing
 //!
 //! [`Rebuild::close`] closes every resource field through [`Factory::close`] (which
-//! flushes and syncs, for the built-in file factories), in reverse declaration order,
-//! goes on after a failure and returns a [`CloseError`] naming every field that failed.
-//! A derived type with resources must not implement `Drop`: `close` takes it apart by
-//! value to hand each resource to its factory.
+//! flushes and syncs, for the built-in file factories) and every nested value through
+//! its own `close`, in reverse declaration order, goes on after a failure at every
+//! level and returns a [`CloseError`] naming the whole path of every resource that
+//! failed. A derived type with live fields must not implement `Drop`: `close` takes it
+//! apart by value to hand each resource to its factory.
+//!
+//! # Async
+//!
+//! With `#[rebuild(async)]`, the derive implements [`AsyncRebuild`] instead: factories
+//! are [`AsyncFactory`]s, and every resource and nested value of a value is opened at
+//! once (a join written in this crate, no runtime, no boxing), so k remote resources
+//! cost one round trip. The rebuild waits for every open, closes what opened if any
+//! failed, and reports every failure; `#[rebuild(async, sequential)]` opens one after
+//! another instead. [`AsyncRebuild`] says what happens to a rebuild dropped part-way.
+//! Blueprints have an async counterpart, [`AsyncFromBlueprint`].
 //!
 //! # Built-in factories
 //!
@@ -157,7 +190,9 @@
 //!   for exclusive writing: it is held by another handle`) and `source` is `None`.
 //! - **An aggregate lists its failures**: [`CloseError`] holds several failures and no
 //!   single cause, so its `Display` lists each with its whole chain and `source` is
-//!   `None`; [`failures`](CloseError::failures) gives each error for downcasting.
+//!   `None`; [`failures`](CloseError::failures) gives each error for downcasting. A
+//!   [`RebuildError`] with several failures (an async rebuild reports them all) is an
+//!   aggregate too; with one, that one is its source.
 //!
 //! So `{err}` alone says what failed, not why: print the chain. And code decides on
 //! structure (the operation, the path, [`io::ErrorKind`](std::io::ErrorKind), a
