@@ -126,11 +126,13 @@ impl Server {
     }
 }
 
-/// An address nothing listens on: a listener's, once it is closed.
-fn refused_address() -> io::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.to_string())
-}
+/// An address nothing listens on: port 1 of the loopback interface.
+///
+/// Not a closed listener's port: that port is in the ephemeral range, and a connect to
+/// it can be given the same port as its source and connect to itself (a TCP
+/// self-connect), once in some tens of thousands of attempts, and this test makes
+/// hundreds. Port 1 is never an ephemeral port.
+const REFUSED: &str = "127.0.0.1:1";
 
 /// The files and the listener a `Service` is made of.
 struct World {
@@ -325,7 +327,7 @@ fn failures_at_every_position_leak_nothing_and_name_the_whole_path() -> TestResu
     let injected = Injected {
         missing_file: world.dir.path().join("missing.data"),
         missing_dir_log: world.dir.path().join("no-such-dir/service.log"),
-        refused: refused_address()?,
+        refused: REFUSED.to_owned(),
     };
     world.server.drain()?;
     let before = open_fd_count()?;
