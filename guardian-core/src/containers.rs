@@ -301,7 +301,7 @@ fn wrong_length<T: Rebuild, const N: usize>(built: Vec<T>) -> RebuildError {
     .with_cleanup(cleanup)
 }
 
-/// `build` applied to each of `elements` in order, collected; on a failure at index
+/// `make` applied to each of `elements` in order, collected; on a failure at index
 /// `i`, the copies `0..i` are closed in reverse and the error gets `[i]` in front.
 #[inline]
 fn build_elements<S, T, I>(
@@ -399,7 +399,7 @@ where
     }
 }
 
-/// `build` applied to the value of each of `entries`, given in key order; on a
+/// `make` applied to the value of each of `entries`, given in key order; on a
 /// failure, the copies already made are closed in reverse key order (the reverse of
 /// building them) and the error gets `[key]` in front.
 #[inline]
