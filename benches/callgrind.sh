@@ -34,7 +34,7 @@ count() { # case variant -> instructions
 
 status=0
 printf '%-16s %6s %14s %14s %10s %10s %8s\n' case N derived hand 'derived/N' 'hand/N' ratio
-for case in config8 one_file three_resources; do
+for case in config8 one_file three_resources composed; do
   d=$(count "$case" derived)
   h=$(count "$case" hand)
   ratio=$(awk -v d="$d" -v h="$h" 'BEGIN { printf "%.4f", d / h }')

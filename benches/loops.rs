@@ -3,7 +3,7 @@
 //! system calls between marker calls with strace.
 //!
 //! ```text
-//! loops count <config8|one_file|three_resources> <derived|hand> <N>
+//! loops count <config8|one_file|three_resources|composed> <derived|hand> <N>
 //! loops syscalls <N>
 //! loops [--bench | --test ...]     (as `cargo bench` runs it: one quick check of each case)
 //! ```
@@ -18,7 +18,7 @@ mod common;
 use std::hint::black_box;
 use std::path::Path;
 
-use common::{Config8, OneFile, Scratch, ThreeResources};
+use common::{Composed, Config8, OneFile, Scratch, ThreeResources};
 use guardian_core::{Rebuild, RebuildError};
 
 /// The measured loop: `out.capacity()` rebuilds of `value` with `rebuild`, kept in `out`.
@@ -115,7 +115,13 @@ fn run(case: &str, variant: &str, n: usize) {
             count(&value, n, derived, common::hand_three_resources);
             value.close().expect("close");
         }
-        _ => panic!("case: config8, one_file or three_resources, not {case}"),
+        "composed" => {
+            let scratch = Scratch::new("count-composed");
+            let value = Composed::open(scratch.path()).expect("open");
+            count(&value, n, derived, common::hand_composed);
+            value.close().expect("close");
+        }
+        _ => panic!("case: config8, one_file, three_resources or composed, not {case}"),
     }
 }
 
@@ -128,14 +134,14 @@ fn main() {
         // `cargo bench` (`--bench`) and its quick check (`-- --test`): run every
         // case a few times, time nothing.
         _ => {
-            for case in ["config8", "one_file", "three_resources"] {
+            for case in ["config8", "one_file", "three_resources", "composed"] {
                 for variant in ["derived", "hand"] {
                     run(case, variant, 3);
                 }
             }
             syscalls(3);
             println!(
-                "loops: 6 cases and the syscall phases ran (counted by benches/callgrind.sh and benches/syscalls.sh)"
+                "loops: 8 cases and the syscall phases ran (counted by benches/callgrind.sh and benches/syscalls.sh)"
             );
         }
     }

@@ -1,6 +1,7 @@
 //! Wall-clock cost of `rebuild()`: the derived method against the same work written
-//! by hand, on a config-only struct, a struct with one `AppendFile` and a struct with
-//! three resources. Each iteration is one rebuild plus the drop of the copy (which
+//! by hand, on a config-only struct, a struct with one `AppendFile`, a struct with
+//! three resources, and a composed struct (`#[nested]` values in a `Vec` and an
+//! `Option`, seven descriptors over three levels). Each iteration is one rebuild plus the drop of the copy (which
 //! frees its heap data and, for the file structs, `close(2)`s its descriptors).
 //!
 //! `one_file/derived_then_close` adds `close()` to each iteration (`AppendFile::close`
@@ -13,7 +14,7 @@ mod common;
 
 use std::hint::black_box;
 
-use common::{Config8, OneFile, Scratch, ThreeResources};
+use common::{Composed, Config8, OneFile, Scratch, ThreeResources};
 use criterion::{Criterion, criterion_group, criterion_main};
 use guardian_core::Rebuild;
 
@@ -61,5 +62,19 @@ fn three_resources(c: &mut Criterion) {
     value.close().unwrap();
 }
 
-criterion_group!(benches, config8, one_file, three_resources);
+fn composed(c: &mut Criterion) {
+    let scratch = Scratch::new("criterion-composed");
+    let value = Composed::open(scratch.path()).unwrap();
+    let mut group = c.benchmark_group("composed");
+    group.bench_function("derived", |b| {
+        b.iter(|| black_box(black_box(&value).rebuild().unwrap()));
+    });
+    group.bench_function("hand", |b| {
+        b.iter(|| black_box(common::hand_composed(black_box(&value)).unwrap()));
+    });
+    group.finish();
+    value.close().unwrap();
+}
+
+criterion_group!(benches, config8, one_file, three_resources, composed);
 criterion_main!(benches);

@@ -5,8 +5,8 @@
 //! A pattern's identifier that resolves to a `const` or a unit struct is a constant
 //! pattern, not a new variable; below, every local name the expansion uses (and the
 //! names it used before) is such an item in this module, next to every shape of
-//! derive (struct, tuple, unit, generic enum, blueprint, serde), and the derived code
-//! must still compile and behave.
+//! derive (struct, tuple, unit, generic enum, blueprint, serde, `#[nested]` values in
+//! every container), and the derived code must still compile and behave.
 #![no_implicit_prelude]
 #![deny(warnings, unused_qualifications, clippy::all, clippy::pedantic)]
 #![allow(non_upper_case_globals, non_camel_case_types, dead_code)]
@@ -156,6 +156,115 @@ where
     ),
     /// A unit variant.
     Empty,
+}
+
+/// Nested values in every kind of container, with a blueprint.
+#[derive(Rebuild)]
+#[rebuild(blueprint)]
+pub struct Composed {
+    #[config]
+    name: ::std::string::String,
+    #[nested]
+    one: Named,
+    #[nested]
+    many: ::std::vec::Vec<Tuple>,
+    #[nested]
+    maybe: ::std::option::Option<::std::boxed::Box<Named>>,
+    #[nested]
+    by_key: ::std::collections::BTreeMap<u8, Named>,
+    #[nested]
+    hashed: ::std::collections::HashMap<u8, Tuple>,
+    #[nested]
+    queue: ::std::collections::VecDeque<Tuple>,
+    #[nested]
+    tuple: NestedTuple,
+}
+
+/// Nested values in the variants of a generic enum (`T: Rebuild` inferred).
+#[derive(Rebuild)]
+pub enum NestedEnum<T> {
+    /// A tuple variant.
+    One(#[nested] T),
+    /// A struct variant beside a config field.
+    Many {
+        /// The count.
+        #[config]
+        n: u8,
+        /// The nested values.
+        #[nested]
+        items: [T; 2],
+    },
+    /// A unit variant.
+    Nothing,
+}
+
+/// Nested values in a tuple struct.
+#[derive(Rebuild)]
+#[rebuild(blueprint)]
+pub struct NestedTuple(
+    #[nested] Named,
+    #[config] u8,
+    #[nested] ::std::vec::Vec<Tuple>,
+);
+
+fn named(name: &str) -> Named {
+    Named {
+        name: ::std::borrow::ToOwned::to_owned(name),
+        __field0: 0,
+        __guardian_open2: ::std::vec::Vec::new(),
+        __closing: ::std::vec::Vec::new(),
+    }
+}
+
+fn tuple(name: &str) -> Tuple {
+    Tuple(
+        ::std::borrow::ToOwned::to_owned(name),
+        ::std::vec::Vec::new(),
+    )
+}
+
+#[test]
+fn nested_code_runs_under_shadowing()
+-> ::std::result::Result<(), ::std::boxed::Box<dyn ::std::error::Error>> {
+    use ::std::assert_eq;
+    let composed = Composed {
+        name: ::std::borrow::ToOwned::to_owned("c"),
+        one: named("one"),
+        many: ::std::vec![tuple("m0"), tuple("m1")],
+        maybe: ::std::option::Option::Some(::std::boxed::Box::new(named("maybe"))),
+        by_key: ::std::iter::FromIterator::from_iter([(1, named("k1"))]),
+        hashed: ::std::iter::FromIterator::from_iter([(2, tuple("h2"))]),
+        queue: ::std::iter::FromIterator::from_iter([tuple("q0")]),
+        tuple: NestedTuple(named("g"), 3, ::std::vec![tuple("gt")]),
+    };
+    let copy = composed.rebuild()?;
+    assert_eq!(copy.one.__guardian_open2, b"one");
+    assert_eq!(copy.many[1].1, b"m1");
+    assert_eq!(copy.by_key[&1].__guardian_open2, b"k1");
+    assert_eq!(copy.hashed[&2].1, b"h2");
+    assert_eq!(copy.queue[0].1, b"q0");
+    assert_eq!(copy.tuple.2[0].1, b"gt");
+    let built = Composed::from_blueprint(composed.blueprint())?;
+    assert_eq!(built.tuple.0.__guardian_open2, b"g");
+    built.close()?;
+    copy.close()?;
+    composed.close()?;
+
+    let many: NestedEnum<Tuple> = NestedEnum::Many {
+        n: 2,
+        items: [tuple("a"), tuple("b")],
+    };
+    match many.rebuild()? {
+        NestedEnum::Many { n, items } => {
+            assert_eq!((n, items[1].1.as_slice()), (2, &b"b"[..]));
+            items.close()?;
+        }
+        NestedEnum::One(_) | NestedEnum::Nothing => ::std::panic!("the variant changed"),
+    }
+    many.close()?;
+    NestedEnum::One(tuple("o")).rebuild()?.close()?;
+    NestedEnum::<Tuple>::Nothing.rebuild()?.close()?;
+    ::std::result::Result::Ok(())
 }
 
 #[test]

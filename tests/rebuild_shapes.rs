@@ -3,7 +3,8 @@
 //! where-clauses, factories given as expressions, `from` fields that borrow as the
 //! factory's recipe, resources without `from`, `#[config(shared)]`, raw identifiers
 //! (also in `from`), `Self` in field types, `#[repr(packed)]`, type parameters named
-//! like OS handles, and the user's own types named like them.
+//! like OS handles, and the user's own types named like them; `#[nested]` fields that
+//! are generic, in enum variants and tuple structs, in containers, and recursive.
 
 use std::cell::Cell;
 use std::fmt::Debug;
@@ -807,4 +808,185 @@ fn handle_names_that_are_not_handles() -> TestResult {
     let copy = own.rebuild()?;
     assert_eq!((copy.file, copy.files), (own.file, own.files));
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// Nested fields
+// ---------------------------------------------------------------------------------
+
+/// A leaf of the nested shapes: a file read from its path (a missing path fails).
+#[derive(Rebuild)]
+struct Device {
+    #[config]
+    path: PathBuf,
+    #[resource(factory = ReadFile, from = path)]
+    file: File,
+}
+
+impl Device {
+    fn open(path: &Path) -> io::Result<Self> {
+        Ok(Device {
+            file: ReadFile.open(path)?,
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// A generic nested field: `T: Rebuild` is inferred, as `#[config]` infers `Clone`.
+#[derive(Rebuild)]
+struct Wrapper<T> {
+    #[config]
+    label: String,
+    #[nested]
+    inner: T,
+}
+
+/// A generic container of a generic element, and a generic config beside it.
+#[derive(Rebuild)]
+struct Rack<T, C> {
+    #[config]
+    tag: C,
+    #[nested]
+    items: Vec<T>,
+}
+
+/// Nested values in enum variants of every style.
+#[derive(Rebuild)]
+enum Backend {
+    Off,
+    Local(#[nested] Device),
+    Remote {
+        #[config]
+        name: String,
+        #[nested]
+        pool: Vec<Device>,
+    },
+}
+
+/// Tuple fields: a nested field is named by its index in paths.
+#[derive(Rebuild)]
+struct Pair(#[nested] Device, #[nested] Option<Device>);
+
+/// A recursive type through `Vec<Self>`: no bound is inferred for a field that names
+/// `Self` (the impl being defined is what makes it hold).
+#[derive(Rebuild)]
+struct DeviceTree {
+    #[nested]
+    here: Device,
+    #[nested]
+    children: Vec<Self>,
+}
+
+#[test]
+fn generic_nested_fields_infer_rebuild() -> TestResult {
+    let (_dir, path) = named_file("nested-generic")?;
+    is_rebuild::<Wrapper<Device>>();
+    is_rebuild::<Wrapper<Vec<Option<Device>>>>();
+    is_rebuild::<Rack<Device, PhantomData<Cell<u8>>>>();
+
+    let wrapper = Wrapper {
+        label: "w".to_owned(),
+        inner: vec![Some(Device::open(&path)?), None],
+    };
+    let mut copy = wrapper.rebuild()?;
+    assert_eq!(copy.label, "w");
+    let device = copy.inner[0].as_mut().ok_or("the device was rebuilt")?;
+    assert_ne!(
+        device.file.as_raw_fd(),
+        wrapper.inner[0]
+            .as_ref()
+            .ok_or("a device")?
+            .file
+            .as_raw_fd()
+    );
+    assert_eq!(read_all(&mut device.file)?, "nested-generic");
+    copy.close()?;
+    wrapper.close()?;
+
+    let holder = Rack {
+        tag: 7_u8,
+        items: vec![Device::open(&path)?, Device::open(&path)?],
+    };
+    let copy = holder.rebuild()?;
+    assert_eq!((copy.tag, copy.items.len()), (7, 2));
+    copy.close()?;
+    Ok(holder.close()?)
+}
+
+#[test]
+fn nested_fields_in_enum_variants_and_tuple_structs_name_the_path() -> TestResult {
+    let (dir, path) = named_file("nested-enum")?;
+    let missing = dir.path().join("missing");
+    let mut remote = Backend::Remote {
+        name: "r".to_owned(),
+        pool: vec![Device::open(&path)?, Device::open(&path)?],
+    };
+    match remote.rebuild()? {
+        Backend::Remote { name, pool } => {
+            assert_eq!((name.as_str(), pool.len()), ("r", 2));
+            pool.close()?;
+        }
+        Backend::Off | Backend::Local(_) => return Err("rebuild changed the variant".into()),
+    }
+    if let Backend::Remote { pool, .. } = &mut remote {
+        pool[1].path.clone_from(&missing);
+    }
+    let err = remote.rebuild().err().ok_or("pool[1] is missing")?;
+    assert_eq!(err.path().to_string(), "pool[1].file");
+    assert_eq!(
+        (err.type_name(), err.variant()),
+        ("Backend", Some("Remote"))
+    );
+    assert_eq!(err.field(), "pool");
+    remote.close()?;
+
+    let local = Backend::Local(Device::open(&path)?);
+    match local.rebuild()? {
+        Backend::Local(device) => device.close()?,
+        Backend::Off | Backend::Remote { .. } => return Err("rebuild changed the variant".into()),
+    }
+    local.close()?;
+    assert!(matches!(Backend::Off.rebuild()?, Backend::Off));
+
+    let mut pair = Pair(Device::open(&path)?, Some(Device::open(&path)?));
+    pair.rebuild()?.close()?;
+    if let Some(second) = &mut pair.1 {
+        second.path.clone_from(&missing);
+    }
+    let err = pair.rebuild().err().ok_or("the second is missing")?;
+    assert_eq!(err.path().to_string(), "1.file");
+    assert_eq!(err.field(), "1");
+    pair.close()?;
+    Ok(())
+}
+
+#[test]
+fn a_recursive_nested_type_rebuilds_every_level() -> TestResult {
+    let (_dir, path) = named_file("nested-tree")?;
+    let leaf = || -> io::Result<DeviceTree> {
+        Ok(DeviceTree {
+            here: Device::open(&path)?,
+            children: vec![],
+        })
+    };
+    let mut tree = DeviceTree {
+        here: Device::open(&path)?,
+        children: vec![
+            leaf()?,
+            DeviceTree {
+                here: Device::open(&path)?,
+                children: vec![leaf()?],
+            },
+        ],
+    };
+    let mut copy = tree.rebuild()?;
+    assert_eq!(
+        read_all(&mut copy.children[1].children[0].here.file)?,
+        "nested-tree"
+    );
+    copy.close()?;
+    tree.children[1].children[0].here.path = PathBuf::from("/nonexistent/leaf");
+    let err = tree.rebuild().err().ok_or("the deepest leaf is missing")?;
+    assert_eq!(err.path().to_string(), "children[1].children[0].here.file");
+    Ok(tree.close()?)
 }

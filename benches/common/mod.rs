@@ -14,7 +14,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use guardian_core::fs::{AbsolutePath, AppendFile, Buffered, FileError, ReadFile};
-use guardian_core::{CloseError, Factory, Rebuild, RebuildError};
+use guardian_core::{CloseError, Factory, PathSegment, Rebuild, RebuildError};
 
 /// Eight config fields of the types a config struct usually holds.
 #[derive(Rebuild)]
@@ -204,6 +204,141 @@ pub fn hand_three_resources(value: &ThreeResources) -> Result<ThreeResources, Re
         log,
         input,
         out,
+    })
+}
+
+/// One shard of [`Composed`]: an input file beside its config.
+#[derive(Rebuild)]
+pub struct Shard {
+    #[config]
+    path: AbsolutePath,
+    #[config]
+    id: u32,
+    #[resource(factory = ReadFile, from = path)]
+    input: File,
+}
+
+/// A composed type: a log of its own type, a `Vec` of three shards and an optional
+/// cache, all `#[nested]`: seven descriptors over three levels.
+#[derive(Rebuild)]
+pub struct Composed {
+    #[config]
+    name: String,
+    #[nested]
+    log: OneFile,
+    #[nested]
+    shards: Vec<Shard>,
+    #[nested]
+    cache: Option<OneFile>,
+}
+
+impl Composed {
+    /// Opens `dir/one.log` (the log and the cache) and three shard inputs.
+    pub fn open(dir: &Path) -> Result<Self, FileError> {
+        let mut shards = Vec::new();
+        for id in 0..3 {
+            let path = AbsolutePath::new(dir.join(format!("shard{id}.in")))?;
+            AppendFile.close(AppendFile.open(&path)?)?;
+            shards.push(Shard {
+                input: ReadFile.open(&path)?,
+                path,
+                id,
+            });
+        }
+        Ok(Self {
+            name: "service".to_owned(),
+            log: OneFile::open(dir)?,
+            shards,
+            cache: Some(OneFile::open(dir)?),
+        })
+    }
+}
+
+/// What `Shard::rebuild` does, written by hand.
+#[inline]
+fn hand_shard(value: &Shard) -> Result<Shard, RebuildError> {
+    let input = match ReadFile.reopen(&value.path, &value.input) {
+        Ok(input) => input,
+        Err(error) => return Err(RebuildError::new("Shard", "input", error)),
+    };
+    Ok(Shard {
+        path: value.path.clone(),
+        id: value.id,
+        input,
+    })
+}
+
+/// The error of a hand-written `Composed` rebuild whose nested `field` (at `index`
+/// in `shards`, if given) failed, after closing what was rebuilt: cold and out of
+/// line, with the same paths the derive gives.
+#[cold]
+#[inline(never)]
+fn composed_failed(
+    opened: (Option<OneFile>, Vec<Shard>),
+    field: &'static str,
+    index: Option<usize>,
+    error: RebuildError,
+) -> RebuildError {
+    let (log, shards) = opened;
+    let mut cleanup = CloseError::new("Composed");
+    for (i, shard) in shards.into_iter().enumerate().rev() {
+        if let Err(inner) = shard.close() {
+            let mut at = CloseError::new("Composed");
+            at.push_nested(PathSegment::Index(i), inner);
+            cleanup.push_nested(PathSegment::Field("shards"), at);
+        }
+    }
+    if let Some(log) = log
+        && let Err(inner) = log.close()
+    {
+        cleanup.push_nested(PathSegment::Field("log"), inner);
+    }
+    let error = match index {
+        Some(index) => error.within(PathSegment::Index(index)),
+        None => error,
+    };
+    error
+        .within(PathSegment::Field(field))
+        .of_type("Composed", None)
+        .with_cleanup(cleanup)
+}
+
+/// What `Composed::rebuild` does, written by hand: the log, each shard in order, the
+/// cache; on a failure, close what was rebuilt, in reverse.
+#[inline]
+pub fn hand_composed(value: &Composed) -> Result<Composed, RebuildError> {
+    let log = match hand_one_file(&value.log) {
+        Ok(log) => log,
+        Err(error) => return Err(composed_failed((None, Vec::new()), "log", None, error)),
+    };
+    let mut shards = Vec::with_capacity(value.shards.len());
+    for (index, shard) in value.shards.iter().enumerate() {
+        match hand_shard(shard) {
+            Ok(copy) => shards.push(copy),
+            Err(error) => {
+                return Err(composed_failed(
+                    (Some(log), shards),
+                    "shards",
+                    Some(index),
+                    error,
+                ));
+            }
+        }
+    }
+    let cache = match &value.cache {
+        Some(cache) => match hand_one_file(cache) {
+            Ok(copy) => Some(copy),
+            Err(error) => {
+                return Err(composed_failed((Some(log), shards), "cache", None, error));
+            }
+        },
+        None => None,
+    };
+    Ok(Composed {
+        name: value.name.clone(),
+        log,
+        shards,
+        cache,
     })
 }
 

@@ -155,7 +155,7 @@ pub trait Factory {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `Rebuild`: it cannot be rebuilt or closed",
     label = "`{Self}` does not implement `guardian_core::Rebuild`",
-    note = "derive it on the type with `#[derive(Rebuild)]`; a `#[nested]` field must hold a `Rebuild` value (a plain value belongs in a `#[config]` field, and is cloned)"
+    note = "derive it on a type of yours with `#[derive(Rebuild)]`; a `#[nested]` field holds such a type, or a `Box`, `Option`, `Vec`, array, `VecDeque`, `BTreeMap` or `HashMap` of one. A plain value belongs in a `#[config]` field (cloned), a live handle in a `#[resource(...)]` field (reopened by its factory); a shared pointer (`Arc`, `Rc`) would share the live handles: hold the value itself"
 )]
 pub trait Rebuild: Sized {
     /// Returns a copy whose `#[config]` fields are clones and whose `#[resource]`

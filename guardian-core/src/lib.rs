@@ -68,7 +68,7 @@
 //! not), or a container of them (`Vec`, `Option`, `Box`, arrays, maps): a type built
 //! from types that hold resources. Rebuilding is all or nothing through every level,
 //! and a failure deep inside names its whole path ([`RebuildError::path`]:
-//! `shards[2].conn`).
+//! `shards[2].conn`); see [Composing types](#composing-types).
 //!
 //! Resources and nested values are opened in declaration order and closed in reverse.
 //! Bounds are inferred as `#[derive(Clone)]` users expect: `FieldTy: Clone` for each
@@ -142,6 +142,50 @@
 //! failed. A derived type with live fields must not implement `Drop`: `close` takes it
 //! apart by value to hand each resource to its factory.
 //!
+//! `close` reports every failure, but only if it is called. To close on every path
+//! (an early `return`, a `?`, a panic) and still see the failure, run the work in a
+//! [`scope`], or hold the value in a [`Guard`]:
+//!
+//! ```
+//! # use guardian_core::{Factory, Rebuild};
+//! # use std::{fs::File, io::{self, Write}, path::{Path, PathBuf}};
+//! # struct AppendFile;
+//! # impl Factory for AppendFile {
+//! #     type Config = Path;
+//! #     type Resource = File;
+//! #     type Error = io::Error;
+//! #     fn open(&self, path: &Path) -> io::Result<File> {
+//! #         File::options().create(true).append(true).open(path)
+//! #     }
+//! # }
+//! #[derive(Rebuild)]
+//! struct MatchLogger {
+//!     #[config]
+//!     path: PathBuf,
+//!     #[resource(factory = AppendFile, from = path)]
+//!     log: File,
+//! }
+//!
+//! # let dir = std::env::temp_dir().join(format!("guardian-scope-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # let path = dir.join("match.log");
+//! # let logger = MatchLogger { log: AppendFile.open(&path)?, path };
+//! // The branch is closed when the body ends, whatever it returned; the body's error
+//! // and the close's error both reach the caller (`ScopeError`).
+//! let moves = guardian_core::scope(logger.rebuild()?, |branch| {
+//!     writeln!(branch.log, "e4 e5")?;
+//!     Ok::<_, io::Error>(2)
+//! })?;
+//! assert_eq!(moves, 2);
+//! # logger.close()?;
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A [`Guard`] dropped without [`close`](Guard::close) closes its value anyway and
+//! hands a failure to a process-wide hook ([`set_close_error_hook`]; by default one
+//! line on standard error, or an error event with feature `tracing`): never silently.
+//!
 //! # Async
 //!
 //! With `#[rebuild(async)]`, the derive implements [`AsyncRebuild`] instead: factories
@@ -151,6 +195,105 @@
 //! failed, and reports every failure; `#[rebuild(async, sequential)]` opens one after
 //! another instead. [`AsyncRebuild`] says what happens to a rebuild dropped part-way.
 //! Blueprints have an async counterpart, [`AsyncFromBlueprint`].
+//!
+//! # Composing types
+//!
+//! Real types are composed: a service holds a logger, a database, a `Vec` of shard
+//! connections, an optional cache, each a type of its own. A `#[nested]` field holds a
+//! value whose type is itself [`Rebuild`]: a derived type, or one of the standard
+//! containers of such values, which this crate implements `Rebuild` for: `Box<T>`,
+//! `Option<T>`, `Vec<T>`, `[T; N]`, `VecDeque<T>`, `BTreeMap<K, V>` (`K: Clone + Ord +
+//! Debug`) and `HashMap<K, V, S>` (`K: Clone + Eq + Hash + Debug`, `S: BuildHasher +
+//! Clone`), nested as deep as you like.
+//!
+//! ```
+//! use guardian_core::{Factory, Rebuild};
+//! use std::collections::BTreeMap;
+//!
+//! /// Opens a "connection" that remembers its address; refuses one address.
+//! struct Connect;
+//! impl Factory for Connect {
+//!     type Config = str;
+//!     type Resource = String;
+//!     type Error = std::io::Error;
+//!     fn open(&self, address: &str) -> std::io::Result<String> {
+//!         match address {
+//!             "down:7000" => Err(std::io::Error::other("connection refused")),
+//!             _ => Ok(format!("connected to {address}")),
+//!         }
+//!     }
+//! }
+//!
+//! #[derive(Rebuild)]
+//! struct Shard {
+//!     #[config]
+//!     address: String,
+//!     #[resource(factory = Connect, from = address)]
+//!     conn: String,
+//! }
+//!
+//! #[derive(Rebuild)]
+//! struct Service {
+//!     #[config]
+//!     name: String,
+//!     #[nested]
+//!     shards: Vec<Shard>,
+//!     #[nested]
+//!     cache: Option<Shard>,
+//!     #[nested]
+//!     regions: BTreeMap<String, Vec<Shard>>,
+//! }
+//!
+//! let shard = |address: &str| Shard { conn: Connect.open(address).unwrap(), address: address.into() };
+//! let mut service = Service {
+//!     name: "scores".into(),
+//!     shards: vec![shard("a:7000"), shard("b:7000"), shard("c:7000")],
+//!     cache: None,
+//!     regions: BTreeMap::from([("eu".into(), vec![shard("eu-1:7000")])]),
+//! };
+//! let copy = service.rebuild()?; // every shard reconnected, at every level
+//! copy.close()?;
+//!
+//! // A shard whose address is now down: the copies already made are closed, in
+//! // reverse, and the error gives the whole path to the resource.
+//! service.shards[2].address = "down:7000".into();
+//! let err = service.rebuild().err().expect("shard 2 is down");
+//! assert_eq!(err.path().to_string(), "shards[2].conn");
+//! assert_eq!(err.field(), "shards");
+//! # service.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! - **All or nothing, through every level.** A container rebuilds its elements in
+//!   order; if element `i` fails, the copies `0..i` are closed in reverse, and so, by
+//!   the derived code, are the fields before it. Nothing stays open, however deep the
+//!   failure.
+//! - **The path to the failure.** [`RebuildError::path`] runs from the outermost field
+//!   to the resource: `shards[2].conn`; map keys appear through their `Debug`,
+//!   `regions["eu"][0].conn` (which is why the map impls need `K: Debug`: the path
+//!   cannot be shown without it). [`RebuildError::field`] still names the outermost
+//!   field. The failure is *one* error with a long path, so its chain
+//!   ([`source`](std::error::Error::source)) says it once, not once per level.
+//! - **Closing** goes through every element, in reverse order, at every level, goes on
+//!   after a failure and records each failure with its whole path in the
+//!   [`CloseError`] ([`CloseFailure::path`]). A hash map has no order of its own: its
+//!   rollback closes in exactly the reverse of the order it rebuilt in, and its
+//!   `close` goes in its iteration order (a reverse of an unspecified order would
+//!   promise nothing, and cost an allocation).
+//! - `Box` and `Option` add no path segment: they hold one value or none, so their
+//!   errors are the value's own.
+//! - An error raised by a container on its own (`shards.rebuild()` rather than
+//!   `service.rebuild()`) names the container's type as [`std::any::type_name`] spells
+//!   it (`alloc::vec::Vec<app::Shard>`), and its path starts at the element
+//!   (`[2].conn`).
+//! - **Blueprints.** With `#[rebuild(blueprint)]`, a `#[nested]` field's blueprint is
+//!   its type's blueprint: the containers implement [`FromBlueprint`] where their
+//!   elements do, in their own shape (`Vec<Shard>`'s blueprint is a
+//!   `Vec<ShardBlueprint>`, `Box<Node>`'s a `Box<NodeBlueprint>`, so that a recursive
+//!   type's blueprint has a size). A composed value saves its whole recipe and
+//!   reopens everything on load, through each level's own factories (confined
+//!   factories stay confined at every level).
+//! - A generic `#[nested] inner: T` gets the bound `T: Rebuild` inferred.
 //!
 //! # Built-in factories
 //!
@@ -193,6 +336,11 @@
 //!   `None`; [`failures`](CloseError::failures) gives each error for downcasting. A
 //!   [`RebuildError`] with several failures (an async rebuild reports them all) is an
 //!   aggregate too; with one, that one is its source.
+//! - **A wrapper that adds nothing is transparent**: a [`ScopeError`] with one failure
+//!   (the body's, or the close's) *is* that failure, so its `Display` and `source` are
+//!   the failure's own (each message once in the chain); with both, it is an
+//!   aggregate, as above. [`body_error`](ScopeError::body_error) and
+//!   [`close_error`](ScopeError::close_error) give each, typed.
 //!
 //! So `{err}` alone says what failed, not why: print the chain. And code decides on
 //! structure (the operation, the path, [`io::ErrorKind`](std::io::ErrorKind), a
@@ -256,14 +404,17 @@ mod blueprint;
 #[cfg(feature = "confine")]
 #[cfg_attr(docsrs, doc(cfg(feature = "confine")))]
 pub mod confine;
+mod containers;
 mod error;
 mod factory;
 pub mod fs;
+mod guard;
 mod join;
 pub mod net;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
+mod scope;
 mod shown;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
@@ -276,6 +427,8 @@ pub use error::{
     BoxError, CloseError, CloseFailure, FieldPath, OpenFailure, PathSegment, RebuildError,
 };
 pub use factory::{Factory, Rebuild};
+pub use guard::{Guard, set_close_error_hook, take_close_error_hook};
+pub use scope::{ScopeError, scope};
 
 /// Derives [`Rebuild`](trait@Rebuild): `#[config]` fields are cloned, `#[resource]`
 /// fields reopened through their [`Factory`]. See the [crate docs](crate) for the
