@@ -990,3 +990,43 @@ fn a_recursive_nested_type_rebuilds_every_level() -> TestResult {
     assert_eq!(err.path().to_string(), "children[1].children[0].here.file");
     Ok(tree.close()?)
 }
+
+/// A generic nested field in a type with a blueprint: the blueprint holds
+/// `T`'s blueprint (bounded `T: FromBlueprint`, and `Clone` without `T: Clone`).
+#[derive(Rebuild)]
+#[rebuild(blueprint)]
+struct Envelope<T> {
+    #[config]
+    label: String,
+    #[nested]
+    inner: T,
+}
+
+#[derive(Rebuild)]
+#[rebuild(blueprint)]
+struct Page {
+    #[config]
+    path: PathBuf,
+    #[resource(factory = ReadFile, from = path)]
+    file: File,
+}
+
+#[test]
+fn a_generic_nested_field_in_a_type_with_a_blueprint() -> TestResult {
+    use guardian_core::FromBlueprint;
+    let (_dir, path) = named_file("generic-nested")?;
+    let wrapper = Envelope {
+        label: "outer".into(),
+        inner: Page::from_blueprint(PageBlueprint { path: path.clone() })?,
+    };
+    let blueprint = wrapper.blueprint();
+    let copied = blueprint.clone(); // `Leaf` is not `Clone`; its blueprint is
+    let built = Envelope::<Page>::from_blueprint(copied)?;
+    assert_eq!(built.label, "outer");
+    assert_eq!(target(&built.inner.file)?, path);
+    assert_ne!(built.inner.file.as_raw_fd(), wrapper.inner.file.as_raw_fd());
+    drop(blueprint);
+    built.close()?;
+    wrapper.close()?;
+    Ok(())
+}

@@ -52,8 +52,10 @@ use crate::{Rebuild, RebuildError};
     note = "add `#[rebuild(blueprint)]` (or `#[rebuild(serde)]`) to the derive of `{Self}`: a blueprint of a type with `#[nested]` fields holds their blueprints"
 )]
 pub trait FromBlueprint: Rebuild {
-    /// The blueprint: the `#[config]` fields, in the type's own shape.
-    type Blueprint;
+    /// The blueprint: the `#[config]` fields (and the nested values' blueprints), in
+    /// the type's own shape. A recipe is data, so it is `Clone`: a blueprint that holds
+    /// another can copy it.
+    type Blueprint: Clone;
 
     /// Copies the config fields into a blueprint (each is cloned).
     fn blueprint(&self) -> Self::Blueprint;
@@ -90,8 +92,8 @@ pub trait FromBlueprint: Rebuild {
 )]
 pub trait AsyncFromBlueprint: crate::AsyncRebuild {
     /// The blueprint: the `#[config]` fields (and the nested values' blueprints), in
-    /// the type's own shape.
-    type Blueprint: Send;
+    /// the type's own shape; data, so `Clone`, and `Send` for the future that opens it.
+    type Blueprint: Clone + Send;
 
     /// Copies the config fields into a blueprint (each is cloned).
     fn blueprint(&self) -> Self::Blueprint;

@@ -449,7 +449,8 @@ pub mod __private;
 pub use __private::{AsyncLoad, LoadedInTwoSteps};
 #[doc(hidden)]
 pub use __private::{
-    AsyncOpensWithoutRecipe, AsyncRecipeFor, AsyncResourceIs, CloneImplemented, CloneOf,
-    CloseWithoutDrop, DropImplemented, HoldsResources, IsAsyncFactory, IsFactory,
-    OpensWithoutRecipe, PackedCopy, RecipeFor, ResourceIs, ResourcesNotCloned,
+    AsyncNestedBlueprint, AsyncOpensWithoutRecipe, AsyncRecipeFor, AsyncResourceIs,
+    CloneImplemented, CloneOf, CloseWithoutDrop, DropImplemented, HoldsResources, IsAsyncFactory,
+    IsFactory, NestedBlueprint, OpensWithoutRecipe, PackedCopy, RecipeFor, ResourceIs,
+    ResourcesNotCloned,
 };

@@ -695,3 +695,78 @@ pub trait LoadedInTwoSteps<T: ?Sized, B> {}
 /// See [`LoadedInTwoSteps`].
 #[cfg(feature = "serde")]
 pub struct AsyncLoad<'a, T: ?Sized>(PhantomData<&'a T>);
+
+// --- Blueprints of nested fields ---------------------------------------------
+//
+// Every use of a `#[nested]` field's blueprint (its type in the blueprint, the copy,
+// the build) goes through one trait, so that a nested type without a blueprint is one
+// error, on the field: where the trait does not hold, its `Of` cannot be resolved, and
+// the compiler reports nothing more about the code that uses it.
+
+/// A `#[nested]` field's type, which has a blueprint (blocking).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no blueprint",
+    label = "the blueprint of this type holds the blueprint of this `#[nested]` field",
+    note = "add `#[rebuild(blueprint)]` (or `#[rebuild(serde)]`) to the derive of the nested type, or drop `#[rebuild(blueprint)]` here"
+)]
+pub trait NestedBlueprint: Sized {
+    /// `FromBlueprint::Blueprint`.
+    type Of: Clone;
+
+    /// `FromBlueprint::blueprint`.
+    fn blueprint(&self) -> Self::Of;
+
+    /// `FromBlueprint::from_blueprint`.
+    fn from_blueprint(blueprint: Self::Of) -> Result<Self, RebuildError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: crate::FromBlueprint> NestedBlueprint for T {
+    type Of = T::Blueprint;
+
+    #[inline]
+    fn blueprint(&self) -> T::Blueprint {
+        crate::FromBlueprint::blueprint(self)
+    }
+
+    #[inline]
+    fn from_blueprint(blueprint: T::Blueprint) -> Result<T, RebuildError> {
+        <T as crate::FromBlueprint>::from_blueprint(blueprint)
+    }
+}
+
+/// A `#[nested]` field's type, which has a blueprint (async).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no async blueprint",
+    label = "the blueprint of this type holds the blueprint of this `#[nested]` field",
+    note = "add `blueprint` (or `serde`) to the `#[rebuild(async, ...)]` of the nested type, or drop the blueprint here"
+)]
+pub trait AsyncNestedBlueprint: Sized {
+    /// `AsyncFromBlueprint::Blueprint`.
+    type Of: Clone + Send;
+
+    /// `AsyncFromBlueprint::blueprint`.
+    fn blueprint(&self) -> Self::Of;
+
+    /// `AsyncFromBlueprint::from_blueprint`.
+    fn from_blueprint(
+        blueprint: Self::Of,
+    ) -> impl Future<Output = Result<Self, RebuildError>> + Send;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: crate::AsyncFromBlueprint> AsyncNestedBlueprint for T {
+    type Of = T::Blueprint;
+
+    #[inline]
+    fn blueprint(&self) -> T::Blueprint {
+        crate::AsyncFromBlueprint::blueprint(self)
+    }
+
+    #[inline]
+    fn from_blueprint(
+        blueprint: T::Blueprint,
+    ) -> impl Future<Output = Result<T, RebuildError>> + Send {
+        <T as crate::AsyncFromBlueprint>::from_blueprint(blueprint)
+    }
+}

@@ -261,15 +261,14 @@ fn check_blueprint(cx: &Ctxt, input: &Input) {
             syn::GenericParam::Const(_) => "const parameter",
         };
         let one = Params::one(param);
-        if !input
-            .fields()
-            .any(|field| field.is_config() && generics::mentions(field.ty, &one))
-        {
+        if !input.fields().any(|field| {
+            (field.is_config() || field.is_nested()) && generics::mentions(field.ty, &one)
+        }) {
             cx.error_spanned_by(
                 param,
                 format!(
-                    "the blueprint holds only `#[config]` fields, and no `#[config]` field uses \
-                     {what} `{}`: use it in a config field (e.g. `PhantomData`), or drop \
+                    "the blueprint holds only `#[config]` and `#[nested]` fields, and none of them \
+                     uses {what} `{}`: use it in a config field (e.g. `PhantomData`), or drop \
                      `#[rebuild(blueprint)]` / `#[rebuild(serde)]`",
                     quote::ToTokens::to_token_stream(param)
                 ),

@@ -32,6 +32,7 @@ pub fn expand(input: &Input, attr: &BlueprintAttr, locals: &mut Locals) -> Bluep
     let name = name(input, attr);
     let types = definition(input, attr, &name);
     let mut impls = impl_from_blueprint(input, &name, locals);
+    impls.extend(impl_clone(input, &name, locals));
     if attr.serde.is_some() {
         impls.extend(serde::expand(input, &name, locals));
     }
@@ -87,8 +88,9 @@ fn body(variant: &Variant, self_ty: &TokenStream, flavor: Flavor) -> TokenStream
             let vis = &field.original.vis;
             let mut ty = span::generated(field.ty.to_token_stream(), Some(self_ty));
             if field.is_nested() {
-                let from = flavor.blueprint_trait();
-                ty = quote!(<#ty as #from>::Blueprint);
+                let from = flavor.nested_blueprint_trait();
+                let at = span::user(span::of_type(field.ty));
+                ty = quote_spanned!(at=> <#ty as #from>::Of);
             }
             match &field.original.ident {
                 Some(ident) => quote!(#(#attrs)* #vis #ident: #ty),
@@ -136,9 +138,13 @@ fn definition(input: &Input, attr: &BlueprintAttr, name: &Ident) -> TokenStream 
         TokenStream::new()
     };
     let lints = lint_attrs(input);
+    // `Clone` is implemented in `impl_clone`, bounded by what each field needs:
+    // `#[derive(Clone)]` would ask `T: Clone` of every parameter, which a nested
+    // `Rebuild` type seldom is.
+    let derive = (!derives.is_empty()).then(|| quote!(#[derive(#(#derives),*)]));
     let header = quote! {
         #[doc = #doc]
-        #[derive(::core::clone::Clone #(, #derives)*)]
+        #derive
         #serde
         #lints
     };
@@ -162,6 +168,59 @@ fn definition(input: &Input, attr: &BlueprintAttr, name: &Ident) -> TokenStream 
             quote!(#header #vis enum #name #generics #where_clause { #(#variants,)* })
         }
         Data::Union(_) => TokenStream::new(),
+    }
+}
+
+/// `impl Clone` for the blueprint: each field cloned, bounded as the blueprint type is
+/// (`FieldTy: Clone` for a generic config field; a nested field's blueprint is `Clone`
+/// by `FromBlueprint`'s contract).
+fn impl_clone(input: &Input, name: &Ident, locals: &mut Locals) -> TokenStream {
+    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
+    let where_clause = bound::where_clause(input, impl_for(flavor(input)), &[]);
+    let clone_fields = |variant: &Variant, locals: &mut Locals, bound: bool| {
+        let fields = members(variant).into_iter().map(|(index, field, member)| {
+            let at = span::user(span::of_type(field.ty));
+            let value = if bound {
+                Body::binding(locals, index).into_token_stream()
+            } else {
+                quote_spanned!(at=> &self.#member)
+            };
+            quote_spanned!(at=> #member: ::core::clone::Clone::clone(#value))
+        });
+        let path = blueprint_path(name, variant);
+        quote!(#path { #(#fields,)* })
+    };
+    let body = match &input.data {
+        Data::Struct(variant) => clone_fields(variant, locals, false),
+        Data::Enum(variants) if variants.is_empty() => quote!(match *self {}),
+        Data::Enum(variants) => {
+            let arms: Vec<TokenStream> = variants
+                .iter()
+                .map(|variant| {
+                    let path = blueprint_path(name, variant);
+                    let bindings = members(variant).into_iter().map(|(index, _, member)| {
+                        let binding = Body::binding(locals, index);
+                        quote!(#member: #binding)
+                    });
+                    let pattern = quote!(#path { #(#bindings,)* });
+                    let clone = clone_fields(variant, locals, true);
+                    quote!(#pattern => #clone,)
+                })
+                .collect();
+            quote!(match self { #(#arms)* })
+        }
+        Data::Union(_) => return TokenStream::new(),
+    };
+    let lints = lint_attrs(input);
+    quote! {
+        #[automatically_derived]
+        #lints
+        impl #impl_generics ::core::clone::Clone for #name #ty_generics #where_clause {
+            #[inline]
+            fn clone(&self) -> Self {
+                #body
+            }
+        }
     }
 }
 
@@ -263,7 +322,7 @@ fn copy_body(body: &Body, name: &Ident, packed: bool, locals: &mut Locals) -> To
             if field.is_nested() {
                 let ty = span::generated(field.ty.to_token_stream(), None);
                 let value = body.reference(locals, index, at);
-                let from = body.flavor.blueprint_trait();
+                let from = body.flavor.nested_blueprint_trait();
                 quote_spanned!(at=> #member: <#ty as #from>::blueprint(#value))
             } else if packed {
                 let ty = span::generated(field.ty.to_token_stream(), None);

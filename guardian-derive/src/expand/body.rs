@@ -298,7 +298,7 @@ impl<'a> Body<'_, 'a> {
             }
             Opening::Open => {
                 let blueprint = self.value(locals, index);
-                let from = self.flavor.blueprint_trait();
+                let from = self.flavor.nested_blueprint_trait();
                 quote_spanned!(at=> <#ty as #from>::from_blueprint(#blueprint))
             }
         }

@@ -70,7 +70,18 @@ impl Flavor {
         }
     }
 
-    /// The trait a nested value's blueprint comes from.
+    /// The trait every use of a nested value's blueprint goes through
+    /// (`__private::NestedBlueprint`): one error, on the field, for a nested type
+    /// without a blueprint.
+    pub fn nested_blueprint_trait(self) -> TokenStream {
+        if self.is_async() {
+            quote!(::guardian_core::__private::AsyncNestedBlueprint)
+        } else {
+            quote!(::guardian_core::__private::NestedBlueprint)
+        }
+    }
+
+    /// The trait a type's own blueprint impl is of.
     pub fn blueprint_trait(self) -> TokenStream {
         if self.is_async() {
             quote!(::guardian_core::AsyncFromBlueprint)
