@@ -411,3 +411,154 @@ where
         Ok(map)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::pin;
+    use std::sync::{Arc, Mutex, PoisonError};
+    use std::task::{Context, Waker};
+
+    /// Records what happened, in order.
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    fn push(log: &Log, event: String) {
+        log.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(event);
+    }
+
+    /// An element whose rebuild yields once, then fails if asked to; its close is
+    /// recorded, and fails if asked to.
+    struct Element {
+        name: usize,
+        log: Log,
+        fails_to_rebuild: bool,
+        fails_to_close: bool,
+    }
+
+    #[derive(Debug)]
+    struct Refused;
+
+    impl std::fmt::Display for Refused {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("refused")
+        }
+    }
+
+    impl std::error::Error for Refused {}
+
+    impl AsyncRebuild for Element {
+        async fn rebuild(&self) -> Result<Self, RebuildError> {
+            push(&self.log, format!("start {}", self.name));
+            let mut yielded = false;
+            poll_fn(|cx| {
+                if yielded {
+                    Poll::Ready(())
+                } else {
+                    yielded = true;
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            })
+            .await;
+            push(&self.log, format!("end {}", self.name));
+            if self.fails_to_rebuild {
+                return Err(RebuildError::new("Element", "conn", Refused));
+            }
+            Ok(Element {
+                name: self.name,
+                log: Arc::clone(&self.log),
+                fails_to_rebuild: false,
+                fails_to_close: self.fails_to_close,
+            })
+        }
+
+        async fn close(self) -> Result<(), CloseError> {
+            push(&self.log, format!("close {}", self.name));
+            let mut errors = CloseError::new("Element");
+            if self.fails_to_close {
+                errors.push("conn", Refused);
+            }
+            errors.into_result()
+        }
+    }
+
+    fn elements(log: &Log, failing: &[usize], failing_close: &[usize]) -> Vec<Element> {
+        (0..5)
+            .map(|name| Element {
+                name,
+                log: Arc::clone(log),
+                fails_to_rebuild: failing.contains(&name),
+                fails_to_close: failing_close.contains(&name),
+            })
+            .collect()
+    }
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+                return value;
+            }
+        }
+    }
+
+    fn taken(log: &Log) -> Vec<String> {
+        std::mem::take(&mut log.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    #[test]
+    fn every_element_starts_before_any_ends_and_a_failure_closes_the_rest_in_reverse() {
+        let log = Log::default();
+        let live = elements(&log, &[1, 3], &[2]);
+        let Err(err) = block_on(live.rebuild()) else {
+            panic!("elements 1 and 3 fail");
+        };
+        let events = taken(&log);
+        // All at once: every start before the first end.
+        let first_end = events.iter().position(|e| e.starts_with("end")).unwrap();
+        assert_eq!(first_end, 5, "{events:?}");
+        // Then what opened is closed, in reverse: 4, 2, 0.
+        assert_eq!(events[10..], ["close 4", "close 2", "close 0"]);
+        let paths: Vec<String> = err
+            .failures()
+            .iter()
+            .map(|f| f.path().to_string())
+            .collect();
+        assert_eq!(paths, ["[1].conn", "[3].conn"]);
+        let cleanup = err.cleanup().expect("the close of element 2 failed");
+        assert_eq!(cleanup.failures()[0].path().to_string(), "[2].conn");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot rebuild `{}`: 2 resource fields failed to open: `[1].conn`: refused; \
+                 `[3].conn`: refused (and closing what was already opened failed: cannot \
+                 close `{}`: field `[2].conn`: refused)",
+                std::any::type_name::<Vec<Element>>(),
+                std::any::type_name::<Vec<Element>>()
+            )
+        );
+    }
+
+    #[test]
+    fn close_goes_in_reverse_and_on_after_a_failure() {
+        let log = Log::default();
+        let mut map = BTreeMap::new();
+        for (key, element) in ["a", "b", "c"]
+            .into_iter()
+            .zip(elements(&log, &[], &[0, 2]))
+        {
+            map.insert(key, element);
+        }
+        let err = block_on(map.close()).unwrap_err();
+        assert_eq!(taken(&log), ["close 2", "close 1", "close 0"]);
+        let paths: Vec<String> = err
+            .failures()
+            .iter()
+            .map(|f| f.path().to_string())
+            .collect();
+        assert_eq!(paths, ["[\"c\"].conn", "[\"a\"].conn"]);
+    }
+}
