@@ -589,7 +589,7 @@ fn blocking_serves_sqlite_with_its_reopen_and_its_refusals() -> TestResult {
     let dir = TempDir::new("tokio-sqlite")?;
     runtime()?.block_on(async {
         let factory = Blocking::new(Sqlite);
-        let config = SqliteConfig::new(dir.path().join("league.db"));
+        let config = SqliteConfig::new(dir.path().join("league.db"))?;
         let mut live = factory.open(&config).await?;
         is_sync(&live);
         live.call(|db| {
@@ -611,7 +611,7 @@ fn blocking_serves_sqlite_with_its_reopen_and_its_refusals() -> TestResult {
         copy.call(|db| db.execute_batch("ROLLBACK")).await??;
         factory.check(&mut live).await?;
 
-        let private = SqliteConfig::new(":memory:");
+        let private = SqliteConfig::new(":memory:")?;
         let memory = factory.open(&private).await?;
         let err: BlockingError<SqliteError> = factory.reopen(&private, &memory).await.unwrap_err();
         let cause = err.factory_error().ok_or("SQLite's refusal")?;
