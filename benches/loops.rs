@@ -3,7 +3,7 @@
 //! system calls between marker calls with strace.
 //!
 //! ```text
-//! loops count <config8|one_file|three_resources|composed> <derived|hand> <N>
+//! loops count <config8|one_file|three_resources|composed|async_three> <derived|hand> <N>
 //! loops syscalls <N>
 //! loops [--bench | --test ...]     (as `cargo bench` runs it: one quick check of each case)
 //! ```
@@ -12,14 +12,19 @@
 //! [`measured`] (the only function callgrind counts, with everything it calls), which
 //! pushes `N` rebuilds into the `Vec`; the copies are dropped after it returns, so the
 //! count covers the `N` rebuilds and nothing else.
+//!
+//! `async_three` is an async rebuild (`#[rebuild(async)]`, three resources whose
+//! futures are ready at once) against a hand-written `async fn` doing the same work
+//! with `tokio::join!`; both run on a current-thread runtime built beforehand, and
+//! [`measured_async`] awaits the `N` rebuilds inside one `block_on`.
 
 mod common;
 
 use std::hint::black_box;
 use std::path::Path;
 
-use common::{Composed, Config8, OneFile, Scratch, ThreeResources};
-use guardian_core::{Rebuild, RebuildError};
+use common::{AsyncThree, Composed, Config8, OneFile, Scratch, ThreeResources};
+use guardian_core::{AsyncRebuild, Rebuild, RebuildError};
 
 /// The measured loop: `out.capacity()` rebuilds of `value` with `rebuild`, kept in `out`.
 #[inline(never)]
@@ -30,6 +35,44 @@ where
     for _ in 0..out.capacity() {
         out.push(rebuild(black_box(value)).expect("rebuild"));
     }
+}
+
+/// The measured loop of an async rebuild: `out.capacity()` rebuilds of `value`,
+/// awaited one after another inside one `block_on` of the current-thread runtime.
+#[inline(never)]
+fn measured_async<'v, T, F, Fut>(
+    runtime: &tokio::runtime::Runtime,
+    value: &'v T,
+    out: &mut Vec<T>,
+    rebuild: F,
+) where
+    F: Fn(&'v T) -> Fut,
+    Fut: Future<Output = Result<T, RebuildError>>,
+{
+    runtime.block_on(async {
+        for _ in 0..out.capacity() {
+            out.push(rebuild(black_box(value)).await.expect("rebuild"));
+        }
+    });
+}
+
+/// `count` for [`AsyncThree`]: the derived `rebuild` or the hand-written one.
+fn count_async(value: &AsyncThree, n: usize, derived: bool) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime");
+    let mut out = Vec::with_capacity(n);
+    if derived {
+        measured_async(&runtime, value, &mut out, AsyncThree::rebuild);
+    } else {
+        measured_async(&runtime, value, &mut out, common::hand_async_three);
+    }
+    assert_eq!(out.len(), n);
+    runtime.block_on(async {
+        for copy in out {
+            copy.close().await.expect("close");
+        }
+    });
 }
 
 /// `hand` is a function item (not a pointer), so both loops are monomorphised the same
@@ -121,7 +164,16 @@ fn run(case: &str, variant: &str, n: usize) {
             count(&value, n, derived, common::hand_composed);
             value.close().expect("close");
         }
-        _ => panic!("case: config8, one_file, three_resources or composed, not {case}"),
+        "async_three" => {
+            let scratch = Scratch::new("count-async");
+            let value = AsyncThree::open(scratch.path()).expect("open");
+            count_async(&value, n, derived);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a current-thread runtime");
+            runtime.block_on(value.close()).expect("close");
+        }
+        _ => panic!("case: config8, one_file, three_resources, composed or async_three, not {case}"),
     }
 }
 
@@ -134,14 +186,14 @@ fn main() {
         // `cargo bench` (`--bench`) and its quick check (`-- --test`): run every
         // case a few times, time nothing.
         _ => {
-            for case in ["config8", "one_file", "three_resources", "composed"] {
+            for case in ["config8", "one_file", "three_resources", "composed", "async_three"] {
                 for variant in ["derived", "hand"] {
                     run(case, variant, 3);
                 }
             }
             syscalls(3);
             println!(
-                "loops: 8 cases and the syscall phases ran (counted by benches/callgrind.sh and benches/syscalls.sh)"
+                "loops: 10 cases and the syscall phases ran (counted by benches/callgrind.sh and benches/syscalls.sh)"
             );
         }
     }
