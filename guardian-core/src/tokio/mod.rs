@@ -45,10 +45,23 @@
 //!   latter.
 //!
 //! ```
-//! use guardian_core::AsyncFactory;
 //! use guardian_core::fs::AbsolutePath;
 //! use guardian_core::net::TcpConfig;
 //! use guardian_core::tokio::{AppendFile, TcpConnect};
+//! use guardian_core::{AsyncFactory, AsyncRebuild, Rebuild};
+//!
+//! #[derive(Rebuild)]
+//! #[rebuild(async)]
+//! struct Service {
+//!     #[config]
+//!     server: TcpConfig,
+//!     #[config]
+//!     path: AbsolutePath,
+//!     #[resource(factory = TcpConnect, from = server)]
+//!     stream: tokio::net::TcpStream,
+//!     #[resource(factory = AppendFile, from = path)]
+//!     log: tokio::fs::File,
+//! }
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
@@ -57,12 +70,16 @@
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let server = TcpConfig::from(listener.local_addr()?);
 //! let path = AbsolutePath::new(dir.join("service.log"))?;
+//! let service = Service {
+//!     stream: TcpConnect.open(&server).await?,
+//!     log: AppendFile.open(&path).await?,
+//!     server,
+//!     path,
+//! };
 //!
-//! let stream = TcpConnect.open(&server).await?;
-//! let log = AppendFile.open(&path).await?;
-//!
-//! AppendFile.close(log).await?; // flushed and synced, errors reported
-//! TcpConnect.close(stream).await?; // shut down, errors reported
+//! let copy = service.rebuild().await?; // a connection and a log of its own, opened at once
+//! copy.close().await?; // flushed, synced, shut down: every error reported
+//! service.close().await?;
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # })
