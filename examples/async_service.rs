@@ -37,6 +37,10 @@ type BoxError = Box<dyn Error + Send + Sync>;
 /// blocking pool.
 #[derive(Rebuild)]
 #[rebuild(async)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per service, never moved in a loop"
+)]
 enum Db {
     Postgres {
         #[config]

@@ -517,7 +517,7 @@ fn blocking_keeps_the_blocking_factorys_reopen() -> TestResult {
             .await??;
         assert_eq!((position, rest.as_str()), (6, "Nf3 Nc6"));
         // The live cursor did not move.
-        assert_eq!(live.call(|file| file.stream_position()).await??, 6);
+        assert_eq!(live.call(Seek::stream_position).await??, 6);
 
         // The factory's error, through the cell's error.
         let missing = AbsolutePath::new(dir.path().join("missing.txt"))?;
@@ -528,6 +528,24 @@ fn blocking_keeps_the_blocking_factorys_reopen() -> TestResult {
         factory.close(live).await?;
         Ok(())
     })
+}
+
+/// A resource that logs its close.
+#[derive(Clone)]
+struct Logged;
+impl Factory for Logged {
+    type Config = ();
+    type Resource = Arc<Mutex<Vec<&'static str>>>;
+    type Error = io::Error;
+    fn open(&self, (): &()) -> io::Result<Self::Resource> {
+        Ok(Arc::default())
+    }
+    fn close(&self, log: Self::Resource) -> io::Result<()> {
+        log.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push("close");
+        Ok(())
+    }
 }
 
 /// `close` waits for the calls in flight on the cell, then closes the resource.
@@ -550,22 +568,6 @@ fn blocking_close_waits_for_the_call_in_flight() -> TestResult {
                 .is_err()
         );
 
-        #[derive(Clone)]
-        struct Logged;
-        impl Factory for Logged {
-            type Config = ();
-            type Resource = Arc<Mutex<Vec<&'static str>>>;
-            type Error = io::Error;
-            fn open(&self, (): &()) -> io::Result<Self::Resource> {
-                Ok(Arc::default())
-            }
-            fn close(&self, log: Self::Resource) -> io::Result<()> {
-                log.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push("close");
-                Ok(())
-            }
-        }
         Blocking::new(Logged).close(cell).await?;
         assert_eq!(
             *log.lock().unwrap_or_else(PoisonError::into_inner),
