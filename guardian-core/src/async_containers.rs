@@ -158,8 +158,9 @@ impl<T: AsyncRebuild> AsyncRebuild for Option<T> {
     }
 }
 
-/// Every element at once, all or nothing; failures under `[index]` (see the
-/// [module docs](self)). One boxed future per element.
+/// Every element at once, all or nothing; failures under `[index]`; closed in
+/// reverse. One boxed future per element (a number known only at run time cannot be
+/// pinned on the stack without `unsafe`).
 impl<T: AsyncRebuild> AsyncRebuild for Vec<T> {
     async fn rebuild(&self) -> Result<Self, RebuildError> {
         let results = join_all(self.iter().map(T::rebuild)).await;

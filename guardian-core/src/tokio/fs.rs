@@ -1,5 +1,5 @@
 //! Files: the async counterparts of [`crate::fs`]'s factories, opening
-//! [`tokio::fs::File`](::tokio::fs::File)s.
+//! [`tokio::fs::File`]s.
 
 use std::io;
 use std::pin::Pin;

@@ -16,9 +16,9 @@
 //!
 //! | factory | resource | blocking counterpart |
 //! |---|---|---|
-//! | [`ReadFile`], [`ResumeReadFile`], [`AppendFile`], [`ExclusiveFile`] | [`tokio::fs::File`](::tokio::fs::File) | [`crate::fs`]'s factories of the same names |
-//! | [`TcpConnect`] | [`tokio::net::TcpStream`](::tokio::net::TcpStream) | [`net::TcpConnect`](crate::net::TcpConnect) |
-//! | [`UnixConnect`] | [`tokio::net::UnixStream`](::tokio::net::UnixStream) | [`net::UnixConnect`](crate::net::UnixConnect) |
+//! | [`ReadFile`], [`ResumeReadFile`], [`AppendFile`], [`ExclusiveFile`] | [`tokio::fs::File`] | [`crate::fs`]'s factories of the same names |
+//! | [`TcpConnect`] | [`tokio::net::TcpStream`] | [`net::TcpConnect`](crate::net::TcpConnect) |
+//! | [`UnixConnect`] | [`tokio::net::UnixStream`] | [`net::UnixConnect`](crate::net::UnixConnect) |
 //! | `Postgres` (feature `tokio-postgres`) | `PostgresSession` | [`postgres::Postgres`](crate::postgres::Postgres) |
 //! | [`Blocking`]`(F)` | [`BlockingCell`]`<F::Resource>` | any [`Factory`](crate::Factory) `F` |
 //!

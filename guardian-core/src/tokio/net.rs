@@ -1,6 +1,6 @@
 //! Sockets: the async counterparts of [`crate::net`]'s stream factories, connecting
-//! [`tokio::net::TcpStream`](::tokio::net::TcpStream)s and
-//! [`tokio::net::UnixStream`](::tokio::net::UnixStream)s.
+//! [`tokio::net::TcpStream`]s and
+//! [`tokio::net::UnixStream`]s.
 
 use std::future::poll_fn;
 use std::io;
@@ -20,7 +20,7 @@ use crate::net::{self, NetError, NetOp, TcpConfig};
 /// The address is resolved at every open ([`lookup_host`](::tokio::net::lookup_host):
 /// an IP literal is parsed, a name is looked up on the blocking pool), and each
 /// resolved address is tried in turn, each within the config's connect timeout
-/// ([`tokio::time::timeout`](::tokio::time::timeout)), until one connects; the error of
+/// ([`tokio::time::timeout`]), until one connects; the error of
 /// the last one is reported. Then `TCP_NODELAY` is set, to the config's value even if
 /// it is the default.
 ///
@@ -174,7 +174,7 @@ async fn connect(config: &TcpConfig) -> Result<TcpStream, NetError> {
     Err(NetError::new(NetOp::Connect, target, error))
 }
 
-/// Connects a [`tokio::net::UnixStream`](::tokio::net::UnixStream) to the socket at an
+/// Connects a [`tokio::net::UnixStream`] to the socket at an
 /// [`AbsolutePath`](crate::fs::AbsolutePath); a reopen connects afresh. The async
 /// counterpart of [`net::UnixConnect`]: no option is set, and closing shuts the
 /// connection down in both directions and reports a failure.
