@@ -11,7 +11,9 @@
 # instructions: the kernel's work inside a system call (openat) is not included.
 #
 # Usage: bash benches/callgrind.sh [N]   (default N = 1000; needs valgrind)
-# Exits non-zero if a derived count exceeds the hand-written one by more than 2%.
+# Exits non-zero if a derived count exceeds the hand-written one by more than 2% (5% for
+# `async_three`, the async rebuild on a current-thread runtime, against a hand-written
+# `async fn` with `tokio::join!`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
@@ -34,15 +36,17 @@ count() { # case variant -> instructions
 
 status=0
 printf '%-16s %6s %14s %14s %10s %10s %8s\n' case N derived hand 'derived/N' 'hand/N' ratio
-for case in config8 one_file three_resources composed; do
+for case in config8 one_file three_resources composed async_three; do
+  limit=1.02
+  [ "$case" = async_three ] && limit=1.05
   d=$(count "$case" derived)
   h=$(count "$case" hand)
   ratio=$(awk -v d="$d" -v h="$h" 'BEGIN { printf "%.4f", d / h }')
   printf '%-16s %6d %14d %14d %10.1f %10.1f %8s\n' "$case" "$N" "$d" "$h" \
     "$(awk -v x="$d" -v n="$N" 'BEGIN { print x / n }')" \
     "$(awk -v x="$h" -v n="$N" 'BEGIN { print x / n }')" "$ratio"
-  if awk -v r="$ratio" 'BEGIN { exit !(r > 1.02) }'; then
-    echo "  derived is more than 2% above hand-written" >&2
+  if awk -v r="$ratio" -v l="$limit" 'BEGIN { exit !(r > l) }'; then
+    echo "  derived is more than $limit times hand-written" >&2
     status=1
   fi
 done

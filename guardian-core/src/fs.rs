@@ -748,7 +748,7 @@ fn is_regular_file(file: &File) -> bool {
 
 /// The path the OS reports for an open file, for error messages.
 #[cold]
-fn path_of(file: &File) -> Option<PathBuf> {
+pub(crate) fn path_of(file: &File) -> Option<PathBuf> {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;

@@ -399,6 +399,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Each module's summary is its own `//!` docs: a `///` here would be merged into it.
+mod async_containers;
 mod async_factory;
 mod blueprint;
 #[cfg(feature = "confine")]
@@ -420,6 +421,9 @@ mod shown;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
 pub mod sync;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 
 pub use async_factory::{AsyncFactory, AsyncRebuild};
 pub use blueprint::{AsyncFromBlueprint, FromBlueprint};

@@ -531,6 +531,8 @@ pub enum NetOp {
     Configure(&'static str),
     /// Shutting a connection down (closing).
     Shutdown,
+    /// Checking that a connection still works (`check`).
+    Check,
 }
 
 /// A socket factory failed: the operation, the address (or socket path), and the
@@ -642,6 +644,7 @@ impl fmt::Display for NetError {
                 write!(f, "cannot set {option} of the socket for {target}")?;
             }
             NetOp::Shutdown => write!(f, "cannot shut down the connection to {target}")?,
+            NetOp::Check => write!(f, "the connection to {target} failed its check")?,
         }
         if let Some(hint) = &self.hint {
             write!(f, " ({hint})")?;
@@ -762,7 +765,9 @@ pub(crate) fn connect_any(
     }
 }
 
-fn configure(
+/// Sets one option on a new socket; a failure is a [`NetOp::Configure`] error naming
+/// the option.
+pub(crate) fn configure(
     target: &str,
     option: &'static str,
     set: impl FnOnce() -> io::Result<()>,

@@ -123,10 +123,7 @@ where
         for (name, value) in &config.settings {
             // `set_config(name, value, false)` is `SET name = value` with the value
             // passed as a parameter, so it needs no quoting.
-            if let Err(source) = client.execute(
-                "SELECT pg_catalog.set_config($1, $2, false)",
-                &[name, value],
-            ) {
+            if let Err(source) = client.execute(SET_CONFIG, &[name, value]) {
                 let err = PostgresError::new(
                     PostgresOp::Configure,
                     Some(config),
@@ -142,6 +139,10 @@ where
         Ok(client)
     }
 }
+
+/// Applies one session setting: `SET name = value` with the name and the value passed
+/// as parameters, so neither needs quoting. Shared with the async factory.
+pub(crate) const SET_CONFIG: &str = "SELECT pg_catalog.set_config($1, $2, false)";
 
 impl<T> Factory for Postgres<T>
 where
@@ -322,6 +323,8 @@ pub enum PostgresOp {
     Configure,
     /// Ending a session.
     Close,
+    /// Checking that a session still works (`check`).
+    Check,
 }
 
 /// A PostgreSQL session failed to open, take its settings, or close. It names the
@@ -340,7 +343,7 @@ pub struct PostgresError {
 
 impl PostgresError {
     #[cold]
-    fn new(
+    pub(crate) fn new(
         op: PostgresOp,
         config: Option<&PostgresConfig>,
         setting: Option<String>,
@@ -393,6 +396,7 @@ impl fmt::Display for PostgresError {
                 self.setting.as_deref().unwrap_or_default()
             ),
             PostgresOp::Close => f.write_str("cannot close a PostgreSQL session"),
+            PostgresOp::Check => f.write_str("a PostgreSQL session failed its check"),
         }
     }
 }

@@ -1,0 +1,246 @@
+//! The async PostgreSQL factory (`guardian_core::tokio::Postgres`) on a real server
+//! (`GUARDIAN_PG_URL`, which `bash .ci/with-postgres CMD` provides), on tokio's
+//! multi-threaded runtime: a rebuild is a fresh session with the config's settings,
+//! the connection task's error comes out of `close`, `check` sees a dead session, and
+//! neither closed nor cancelled rebuilds leave a session or a descriptor behind.
+//!
+//! As in `postgres_factories.rs`, the tests that need the server are `#[ignore]`d;
+//! CI runs them next to a server with
+//! `bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored`.
+#![cfg(feature = "tokio-postgres")]
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use guardian_core::postgres::{PostgresConfig, PostgresOp};
+use guardian_core::tokio::{Postgres, PostgresSession};
+use guardian_core::{AsyncFactory, AsyncRebuild, Rebuild};
+use guardian_suite::{TestResult, alone, open_fd_count, shared};
+use tokio::runtime::Runtime;
+
+const IGNORED: &str = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored)";
+
+fn runtime() -> std::io::Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// The server under test, with an `application_name` of this test's own.
+fn server(test: &str) -> TestResult<PostgresConfig> {
+    let Ok(url) = std::env::var("GUARDIAN_PG_URL") else {
+        return Err(format!("GUARDIAN_PG_URL is not set: {IGNORED}").into());
+    };
+    let config: PostgresConfig = url.parse()?;
+    Ok(config.with_application_name(&app_name(test)))
+}
+
+fn app_name(test: &str) -> String {
+    format!("guardian_tokio_{test}_{}", std::process::id())
+}
+
+#[derive(Rebuild)]
+#[rebuild(async)]
+struct League {
+    #[config]
+    db: PostgresConfig,
+    #[resource(factory = Postgres::no_tls(), from = db)]
+    session: PostgresSession,
+}
+
+impl League {
+    async fn open(db: PostgresConfig) -> TestResult<Self> {
+        Ok(League {
+            session: Postgres::no_tls().open(&db).await?,
+            db,
+        })
+    }
+}
+
+async fn pid(session: &PostgresSession) -> TestResult<i32> {
+    Ok(session
+        .client()
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await?
+        .get(0))
+}
+
+/// The server's sessions named `app`, waiting (up to 10 s) for the count to reach
+/// `expected`: a closed session leaves `pg_stat_activity` a moment after its server
+/// process exits.
+async fn sessions_named(watcher: &PostgresSession, app: &str, expected: i64) -> TestResult<i64> {
+    let mut n = -1;
+    for _ in 0..1000 {
+        n = watcher
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&app],
+            )
+            .await?
+            .get(0);
+        if n == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(n)
+}
+
+/// A session that watches the others, under a name of its own.
+async fn observer(db: &PostgresConfig) -> TestResult<PostgresSession> {
+    let mut driver = db.driver().clone();
+    driver.application_name("guardian_tokio_observer");
+    Ok(Postgres::no_tls()
+        .open(&PostgresConfig::new(driver))
+        .await?)
+}
+
+#[test]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored)"]
+fn a_rebuild_is_a_fresh_session_with_the_settings_of_the_config() -> TestResult {
+    let _shared = shared();
+    let db = server("fresh")?.with_setting("search_path", "league, public");
+    runtime()?.block_on(async {
+        let league = League::open(db).await?;
+        let copy = tokio::spawn(async move {
+            let copy = league.rebuild().await;
+            (league, copy)
+        });
+        let (league, copy) = copy.await?;
+        let copy = copy?;
+        assert_ne!(pid(&league.session).await?, pid(&copy.session).await?);
+        let path: String = copy
+            .session
+            .client()
+            .query_one("SHOW search_path", &[])
+            .await?
+            .get(0);
+        assert_eq!(path, "league, public");
+        // Session state stays with its session: a temporary table is not seen.
+        league
+            .session
+            .client()
+            .batch_execute("CREATE TEMP TABLE scratch(x int)")
+            .await?;
+        assert!(
+            copy.session
+                .client()
+                .batch_execute("SELECT * FROM scratch")
+                .await
+                .is_err()
+        );
+        copy.close().await?;
+        league.close().await?;
+        Ok(())
+    })
+}
+
+#[test]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored)"]
+fn a_setting_the_server_refuses_fails_the_open_and_leaves_no_session() -> TestResult {
+    let _shared = shared();
+    let app = app_name("refused");
+    let db = server("refused")?.with_setting("no_such_setting", "1");
+    runtime()?.block_on(async {
+        let watcher = observer(&db).await?;
+        let err = Postgres::no_tls().open(&db).await.unwrap_err();
+        assert_eq!(err.op(), PostgresOp::Configure);
+        assert_eq!(err.setting(), Some("no_such_setting"));
+        assert!(err.source().is_some());
+        assert_eq!(sessions_named(&watcher, &app, 0).await?, 0);
+        Postgres::no_tls().close(watcher).await?;
+        Ok(())
+    })
+}
+
+/// The server ends a session: `check` fails, and `close` reports the connection
+/// task's error, which happened before `close` was called.
+#[test]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored)"]
+fn check_fails_and_close_reports_a_session_the_server_ended() -> TestResult {
+    let _shared = shared();
+    let db = server("terminated")?;
+    runtime()?.block_on(async {
+        let mut league = League::open(db.clone()).await?;
+        Postgres::no_tls().check(&mut league.session).await?;
+        let victim = pid(&league.session).await?;
+        let watcher = observer(&db).await?;
+        let terminated: bool = watcher
+            .client()
+            .query_one("SELECT pg_terminate_backend($1)", &[&victim])
+            .await?
+            .get(0);
+        assert!(terminated);
+        for _ in 0..1000 {
+            if league.session.is_finished() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            league.session.is_finished(),
+            "the connection task still runs"
+        );
+        let err = Postgres::no_tls()
+            .check(&mut league.session)
+            .await
+            .unwrap_err();
+        assert_eq!(err.op(), PostgresOp::Check);
+        let err = league.close().await.unwrap_err();
+        let failure = &err.failures()[0];
+        assert_eq!(failure.field(), "session");
+        let cause = failure
+            .error()
+            .downcast_ref::<guardian_core::postgres::PostgresError>()
+            .ok_or("a PostgresError")?;
+        assert_eq!(cause.op(), PostgresOp::Close);
+        assert!(cause.driver_error().is_some());
+        Postgres::no_tls().close(watcher).await?;
+        Ok(())
+    })
+}
+
+/// Hundreds of rebuilds, closed or cut short by a timeout at every stage of the
+/// login: afterwards the server has no session of this test and the process has its
+/// descriptors.
+#[test]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored)"]
+fn closed_and_cancelled_rebuilds_leave_no_session_and_no_descriptor() -> TestResult {
+    let _alone = alone();
+    let app = app_name("leaks");
+    let db = server("leaks")?;
+    runtime()?.block_on(async {
+        let watcher = observer(&db).await?;
+        let league = League::open(db).await?;
+        let baseline = open_fd_count()?;
+        for _ in 0..200 {
+            league.rebuild().await?.close().await?;
+        }
+        let mut cancelled = 0;
+        for i in 0..400_u64 {
+            let limit = Duration::from_micros(50 * (i % 100));
+            match tokio::time::timeout(limit, league.rebuild()).await {
+                Err(_) => cancelled += 1,
+                Ok(copy) => copy?.close().await?,
+            }
+        }
+        assert!(cancelled > 100, "only {cancelled} rebuilds were cut short");
+        // Only the original's session is left, once the cancelled ones have ended.
+        assert_eq!(sessions_named(&watcher, &app, 1).await?, 1);
+        let mut now = open_fd_count()?;
+        for _ in 0..1000 {
+            if now == baseline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            now = open_fd_count()?;
+        }
+        assert_eq!(now, baseline, "descriptors leaked");
+        league.close().await?;
+        assert_eq!(sessions_named(&watcher, &app, 0).await?, 0);
+        Postgres::no_tls().close(watcher).await?;
+        Ok(())
+    })
+}

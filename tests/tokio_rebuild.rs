@@ -1,0 +1,575 @@
+//! `#[rebuild(async)]` types and the async containers on tokio's multi-threaded
+//! runtime, with real files and sockets: every resource of a rebuild is fresh; a
+//! rebuild is all or nothing with a failure injected at every position (and with
+//! several failures, all reported together); opens overlap (eight 20 ms opens take
+//! about one, not eight); and thousands of failed and cancelled
+//! (`tokio::time::timeout`) rebuilds leave `/proc/self/fd` as it was.
+//!
+//! The tests that count descriptors hold `alone()`; the others hold `shared()`.
+#![cfg(feature = "tokio")]
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use guardian_core::fs::{AbsolutePath, FileError, FileOp};
+use guardian_core::net::TcpConfig;
+use guardian_core::tokio::{AppendFile, Blocking, BlockingCell, ReadFile, TcpConnect};
+use guardian_core::{AsyncFactory, AsyncFromBlueprint, AsyncRebuild, PathSegment, Rebuild};
+use guardian_suite::{TempDir, TestResult, alone, open_fd_count, shared};
+use tokio::fs::File;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
+
+fn runtime() -> std::io::Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// A service: a connection, a log, an input read through a blocking factory.
+#[derive(Rebuild)]
+#[rebuild(async)]
+struct Service {
+    #[config]
+    server: TcpConfig,
+    #[config]
+    log_path: AbsolutePath,
+    #[config]
+    input_path: AbsolutePath,
+    #[resource(factory = TcpConnect, from = server)]
+    stream: TcpStream,
+    #[resource(factory = AppendFile, from = log_path)]
+    log: File,
+    #[resource(factory = Blocking::new(guardian_core::fs::ReadFile), from = input_path)]
+    input: BlockingCell<std::fs::File>,
+}
+
+#[test]
+fn a_derived_rebuild_opens_every_resource_afresh() -> TestResult {
+    let _shared = shared();
+    let dir = TempDir::new("tokio-service")?;
+    let log_path = AbsolutePath::new(dir.path().join("service.log"))?;
+    let input_path = AbsolutePath::new(dir.path().join("input.txt"))?;
+    std::fs::write(&input_path, "input")?;
+    runtime()?.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let server = TcpConfig::from(listener.local_addr()?);
+        let service = Service {
+            stream: TcpConnect.open(&server).await?,
+            log: AppendFile.open(&log_path).await?,
+            input: Blocking::new(guardian_core::fs::ReadFile)
+                .open(&input_path)
+                .await?,
+            server,
+            log_path,
+            input_path,
+        };
+        let copy = tokio::spawn(async move {
+            let copy = service.rebuild().await;
+            (service, copy)
+        });
+        let (service, copy) = copy.await?;
+        let copy = copy?;
+        let (_first, _) = listener.accept().await?;
+        let (second, _) = listener.accept().await?;
+        assert_eq!(second.peer_addr()?, copy.stream.local_addr()?);
+        assert_ne!(service.stream.local_addr()?, copy.stream.local_addr()?);
+        assert_ne!(service.log.as_raw_fd(), copy.log.as_raw_fd());
+        let text = copy
+            .input
+            .call(|file| std::io::read_to_string(file))
+            .await??;
+        assert_eq!(text, "input");
+        copy.close().await?;
+        service.close().await?;
+        Ok(())
+    })
+}
+
+/// Four logs, each in a directory of its own, so that removing a directory makes
+/// that one log fail to reopen.
+#[derive(Rebuild)]
+#[rebuild(async)]
+struct Four {
+    #[config]
+    pa: AbsolutePath,
+    #[config]
+    pb: AbsolutePath,
+    #[config]
+    pc: AbsolutePath,
+    #[config]
+    pd: AbsolutePath,
+    #[resource(factory = AppendFile, from = pa)]
+    a: File,
+    #[resource(factory = AppendFile, from = pb)]
+    b: File,
+    #[resource(factory = AppendFile, from = pc)]
+    c: File,
+    #[resource(factory = AppendFile, from = pd)]
+    d: File,
+}
+
+const FIELDS: [&str; 4] = ["a", "b", "c", "d"];
+
+/// Every set of failing positions (each alone, every pair, three, all four): the
+/// rebuild fails with exactly those fields, in declaration order, each a `FileError`
+/// of its own, and the resources that did open are closed: the descriptor count
+/// is what it was.
+#[test]
+fn all_or_nothing_with_failures_at_every_position() -> TestResult {
+    let _alone = alone();
+    let dir = TempDir::new("tokio-four")?;
+    runtime()?.block_on(async {
+        for failing in 1_u32..16 {
+            let dirs: Vec<_> = (0..4)
+                .map(|i| dir.path().join(format!("set{failing}-{i}")))
+                .collect();
+            let mut paths = Vec::new();
+            for sub in &dirs {
+                std::fs::create_dir_all(sub)?;
+                paths.push(AbsolutePath::new(sub.join("log"))?);
+            }
+            let [pa, pb, pc, pd]: [AbsolutePath; 4] = paths.try_into().map_err(|_| "four paths")?;
+            let four = Four {
+                a: AppendFile.open(&pa).await?,
+                b: AppendFile.open(&pb).await?,
+                c: AppendFile.open(&pc).await?,
+                d: AppendFile.open(&pd).await?,
+                pa,
+                pb,
+                pc,
+                pd,
+            };
+            let expected: Vec<&str> = (0..4)
+                .filter(|i| failing & (1 << i) != 0)
+                .map(|i| FIELDS[i])
+                .collect();
+            for (i, sub) in dirs.iter().enumerate() {
+                if failing & (1 << i) != 0 {
+                    std::fs::remove_dir_all(sub)?;
+                }
+            }
+
+            let before = open_fd_count()?;
+            let Err(err) = four.rebuild().await else {
+                return Err(format!("set {failing:04b}: the rebuild succeeded").into());
+            };
+            assert_eq!(
+                open_fd_count()?,
+                before,
+                "set {failing:04b}: a descriptor leaked"
+            );
+            let fields: Vec<&str> = err
+                .failures()
+                .iter()
+                .map(guardian_core::OpenFailure::field)
+                .collect();
+            assert_eq!(fields, expected, "set {failing:04b}");
+            for failure in err.failures() {
+                let cause = failure
+                    .error()
+                    .downcast_ref::<FileError>()
+                    .ok_or("a FileError")?;
+                assert_eq!(cause.op(), FileOp::OpenAppend);
+                assert_eq!(cause.kind(), std::io::ErrorKind::NotFound);
+            }
+            assert!(err.cleanup().is_none());
+            if expected.len() > 1 {
+                assert!(
+                    err.to_string()
+                        .contains(&format!("{} resource fields failed", expected.len())),
+                    "{err}"
+                );
+            }
+            // The original is untouched and closes.
+            for sub in &dirs {
+                std::fs::create_dir_all(sub)?;
+            }
+            four.close().await?;
+        }
+        Ok(())
+    })
+}
+
+/// One log, as the element of the containers.
+#[derive(Rebuild)]
+#[rebuild(async, blueprint)]
+struct Shard {
+    #[config]
+    path: AbsolutePath,
+    #[resource(factory = AppendFile, from = path)]
+    log: File,
+}
+
+impl Shard {
+    async fn open(path: &Path) -> TestResult<Shard> {
+        let path = AbsolutePath::new(path)?;
+        Ok(Shard {
+            log: AppendFile.open(&path).await?,
+            path,
+        })
+    }
+}
+
+/// `count` shards in `dir/name-i/log`.
+async fn shards(dir: &Path, name: &str, count: usize) -> TestResult<Vec<Shard>> {
+    let mut shards = Vec::new();
+    for i in 0..count {
+        let sub = dir.join(format!("{name}-{i}"));
+        std::fs::create_dir_all(&sub)?;
+        shards.push(Shard::open(&sub.join("log")).await?);
+    }
+    Ok(shards)
+}
+
+fn paths(err: &guardian_core::RebuildError) -> Vec<String> {
+    err.failures()
+        .iter()
+        .map(|failure| failure.path().to_string())
+        .collect()
+}
+
+#[derive(Rebuild)]
+#[rebuild(async)]
+struct Cluster {
+    #[nested]
+    shards: Vec<Shard>,
+    #[nested]
+    regions: BTreeMap<String, Shard>,
+    #[nested]
+    spare: Option<Box<Shard>>,
+}
+
+#[test]
+fn containers_rebuild_every_element_and_report_every_failure_with_its_path() -> TestResult {
+    let _alone = alone();
+    let dir = TempDir::new("tokio-containers")?;
+    runtime()?.block_on(async {
+        let mut regions = BTreeMap::new();
+        for region in ["eu", "us"] {
+            let sub = dir.path().join(region);
+            std::fs::create_dir_all(&sub)?;
+            regions.insert(region.to_owned(), Shard::open(&sub.join("log")).await?);
+        }
+        let spare_dir = dir.path().join("spare");
+        std::fs::create_dir_all(&spare_dir)?;
+        let cluster = Cluster {
+            shards: shards(dir.path(), "shard", 5).await?,
+            regions,
+            spare: Some(Box::new(Shard::open(&spare_dir.join("log")).await?)),
+        };
+
+        // Every element afresh.
+        let copy = cluster.rebuild().await?;
+        assert_eq!(copy.shards.len(), 5);
+        for (live, fresh) in cluster.shards.iter().zip(&copy.shards) {
+            assert_ne!(live.log.as_raw_fd(), fresh.log.as_raw_fd());
+            assert_eq!(live.path, fresh.path);
+        }
+        assert_eq!(
+            copy.regions.keys().collect::<Vec<_>>(),
+            cluster.regions.keys().collect::<Vec<_>>()
+        );
+        assert!(copy.spare.is_some());
+        copy.close().await?;
+
+        // Shards 1 and 3, region "us" and the spare fail: all reported, in order,
+        // with their paths, and what opened is closed.
+        for gone in ["shard-1", "shard-3", "us", "spare"] {
+            std::fs::remove_dir_all(dir.path().join(gone))?;
+        }
+        let before = open_fd_count()?;
+        let Err(err) = cluster.rebuild().await else {
+            return Err("the rebuild succeeded".into());
+        };
+        assert_eq!(open_fd_count()?, before, "a descriptor leaked");
+        assert_eq!(
+            paths(&err),
+            [
+                "shards[1].log",
+                "shards[3].log",
+                "regions[\"us\"].log",
+                "spare.log"
+            ]
+        );
+        assert_eq!(err.type_name(), "Cluster");
+        assert_eq!(
+            err.failures()[0].path().segments()[1],
+            PathSegment::Index(1)
+        );
+        for gone in ["shard-1", "shard-3", "us", "spare"] {
+            std::fs::create_dir_all(dir.path().join(gone))?;
+        }
+        cluster.close().await?;
+        Ok(())
+    })
+}
+
+#[test]
+fn hash_maps_arrays_and_deques_are_all_or_nothing_too() -> TestResult {
+    let _alone = alone();
+    let dir = TempDir::new("tokio-more-containers")?;
+    runtime()?.block_on(async {
+        let mut map: HashMap<u32, Shard> = HashMap::new();
+        for (key, shard) in shards(dir.path(), "map", 3).await?.into_iter().enumerate() {
+            map.insert(u32::try_from(key)?, shard);
+        }
+        let array: [Shard; 3] = shards(dir.path(), "array", 3)
+            .await?
+            .try_into()
+            .map_err(|_| "three shards")?;
+        let deque: std::collections::VecDeque<Shard> = shards(dir.path(), "deque", 2).await?.into();
+
+        let copy = map.rebuild().await?;
+        assert_eq!(copy.len(), 3);
+        copy.close().await?;
+        let copy = array.rebuild().await?;
+        assert_ne!(copy[2].log.as_raw_fd(), array[2].log.as_raw_fd());
+        copy.close().await?;
+        let copy = deque.rebuild().await?;
+        copy.close().await?;
+
+        std::fs::remove_dir_all(dir.path().join("map-2"))?;
+        std::fs::remove_dir_all(dir.path().join("array-0"))?;
+        std::fs::remove_dir_all(dir.path().join("array-2"))?;
+        std::fs::remove_dir_all(dir.path().join("deque-1"))?;
+        let before = open_fd_count()?;
+        let err = map.rebuild().await.err().ok_or("map rebuilt")?;
+        assert_eq!(paths(&err), ["[2].log"]);
+        let err = array.rebuild().await.err().ok_or("array rebuilt")?;
+        assert_eq!(paths(&err), ["[0].log", "[2].log"]);
+        let err = deque.rebuild().await.err().ok_or("deque rebuilt")?;
+        assert_eq!(paths(&err), ["[1].log"]);
+        assert_eq!(open_fd_count()?, before, "a descriptor leaked");
+
+        // Blueprints of containers: built all at once, all or nothing.
+        let blueprint = array.blueprint();
+        let err = <[Shard; 3]>::from_blueprint(blueprint)
+            .await
+            .err()
+            .ok_or("built")?;
+        assert_eq!(paths(&err), ["[0].log", "[2].log"]);
+        assert_eq!(open_fd_count()?, before, "a descriptor leaked");
+
+        for gone in ["map-2", "array-0", "array-2", "deque-1"] {
+            std::fs::create_dir_all(dir.path().join(gone))?;
+        }
+        let built = <Vec<Shard>>::from_blueprint(array.blueprint().into()).await?;
+        assert_eq!(built.len(), 3);
+        built.close().await?;
+        map.close().await?;
+        array.close().await?;
+        deque.close().await?;
+        Ok(())
+    })
+}
+
+/// An open that waits `delay` on a tokio timer, then opens a real file: a resource
+/// with a latency.
+#[derive(Clone, Copy)]
+struct Slow {
+    delay: Duration,
+}
+
+impl AsyncFactory for Slow {
+    type Config = AbsolutePath;
+    type Resource = File;
+    type Error = FileError;
+
+    async fn open(&self, path: &AbsolutePath) -> Result<File, FileError> {
+        tokio::time::sleep(self.delay).await;
+        ReadFile.open(path).await
+    }
+}
+
+const LATENCY: Duration = Duration::from_millis(20);
+const SLOW: Slow = Slow { delay: LATENCY };
+/// The timer of the leak test: short, so that thousands of rebuilds take seconds.
+const QUICK: Slow = Slow {
+    delay: Duration::from_millis(2),
+};
+
+macro_rules! eight {
+    ($name:ident, $($flags:tt)*) => {
+        #[derive(Rebuild)]
+        #[rebuild($($flags)*)]
+        struct $name {
+            #[config]
+            path: AbsolutePath,
+            #[resource(factory = SLOW, from = path)]
+            f0: File,
+            #[resource(factory = SLOW, from = path)]
+            f1: File,
+            #[resource(factory = SLOW, from = path)]
+            f2: File,
+            #[resource(factory = SLOW, from = path)]
+            f3: File,
+            #[resource(factory = SLOW, from = path)]
+            f4: File,
+            #[resource(factory = SLOW, from = path)]
+            f5: File,
+            #[resource(factory = SLOW, from = path)]
+            f6: File,
+            #[resource(factory = SLOW, from = path)]
+            f7: File,
+        }
+
+        impl $name {
+            async fn open(path: AbsolutePath) -> Result<Self, FileError> {
+                Ok(Self {
+                    f0: ReadFile.open(&path).await?,
+                    f1: ReadFile.open(&path).await?,
+                    f2: ReadFile.open(&path).await?,
+                    f3: ReadFile.open(&path).await?,
+                    f4: ReadFile.open(&path).await?,
+                    f5: ReadFile.open(&path).await?,
+                    f6: ReadFile.open(&path).await?,
+                    f7: ReadFile.open(&path).await?,
+                    path,
+                })
+            }
+        }
+    };
+}
+
+eight!(Concurrent, async);
+eight!(Sequential, async, sequential);
+
+/// Eight opens of 20 ms each: at once, about one latency; one after another, at
+/// least eight. Generous bounds (the numbers are in BENCHMARKS.md): the concurrent
+/// rebuild must take less than half the sequential one's time.
+#[test]
+fn opens_overlap_unless_sequential() -> TestResult {
+    let _shared = shared();
+    let dir = TempDir::new("tokio-latency")?;
+    let path = AbsolutePath::new(dir.path().join("data"))?;
+    std::fs::write(&path, "data")?;
+    runtime()?.block_on(async {
+        let concurrent = Concurrent::open(path.clone()).await?;
+        let sequential = Sequential::open(path).await?;
+        let start = Instant::now();
+        // Boxed: a rebuild future of eight fields is large (see BENCHMARKS.md).
+        let copy = Box::pin(concurrent.rebuild()).await?;
+        let at_once = start.elapsed();
+        copy.close().await?;
+        let start = Instant::now();
+        let copy = Box::pin(sequential.rebuild()).await?;
+        let in_turn = start.elapsed();
+        copy.close().await?;
+        assert!(in_turn >= LATENCY * 8, "sequential: {in_turn:?}");
+        assert!(at_once >= LATENCY, "concurrent: {at_once:?}");
+        assert!(
+            at_once * 2 < in_turn,
+            "concurrent {at_once:?} vs sequential {in_turn:?}"
+        );
+        concurrent.close().await?;
+        sequential.close().await?;
+        Ok(())
+    })
+}
+
+/// A service whose rebuild waits on timers, a connection, the blocking pool and
+/// nested values, so that a timeout can cancel it at any point.
+#[derive(Rebuild)]
+#[rebuild(async)]
+struct Busy {
+    #[config]
+    path: AbsolutePath,
+    #[config]
+    server: TcpConfig,
+    #[resource(factory = QUICK, from = path)]
+    slow: File,
+    #[resource(factory = TcpConnect, from = server)]
+    stream: TcpStream,
+    #[resource(factory = Blocking::new(guardian_core::fs::ReadFile), from = path)]
+    blocking: BlockingCell<std::fs::File>,
+    #[nested]
+    shards: Vec<Shard>,
+}
+
+const CYCLES: usize = 2_000;
+
+/// Thousands of rebuilds that fail (a shard's directory is gone) and thousands cut
+/// short by `tokio::time::timeout` at every stage (before, during and after the
+/// 2 ms timer, the connect, the blocking pool): once the blocking pool has finished
+/// what it had started, the process has exactly the descriptors it had.
+#[test]
+fn failed_and_cancelled_rebuilds_leak_no_descriptor() -> TestResult {
+    let _alone = alone();
+    let dir = TempDir::new("tokio-leaks")?;
+    let path = AbsolutePath::new(dir.path().join("data"))?;
+    std::fs::write(&path, "data")?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let server = TcpConfig::from(listener.local_addr()?);
+        // The server accepts and drops every connection (the OS queues them anyway).
+        let accepting = tokio::spawn(async move {
+            while let Ok((peer, _)) = listener.accept().await {
+                drop(peer);
+            }
+        });
+        let busy = Busy {
+            slow: ReadFile.open(&path).await?,
+            stream: TcpConnect.open(&server).await?,
+            blocking: Blocking::new(guardian_core::fs::ReadFile)
+                .open(&path)
+                .await?,
+            shards: shards(dir.path(), "shard", 3).await?,
+            path: path.clone(),
+            server,
+        };
+        let baseline = open_fd_count()?;
+
+        std::fs::remove_dir_all(dir.path().join("shard-1"))?;
+        let mut failed = 0;
+        for _ in 0..CYCLES {
+            match busy.rebuild().await {
+                Ok(_) => return Err("a rebuild with a missing shard succeeded".into()),
+                Err(err) => {
+                    assert_eq!(paths(&err), ["shards[1].log"]);
+                    failed += 1;
+                }
+            }
+        }
+        std::fs::create_dir_all(dir.path().join("shard-1"))?;
+
+        let mut cancelled = 0;
+        let mut completed = 0;
+        for i in 0..2 * CYCLES {
+            // 0 to 3 ms, in steps of 15 µs: cut before, inside and after every stage.
+            let limit = Duration::from_micros(15 * (i as u64 % 200));
+            match tokio::time::timeout(limit, busy.rebuild()).await {
+                Err(_) => cancelled += 1,
+                Ok(copy) => {
+                    copy?.close().await?;
+                    completed += 1;
+                }
+            }
+        }
+        assert_eq!(failed, CYCLES);
+        assert!(
+            cancelled > CYCLES / 2,
+            "only {cancelled} rebuilds were cut short"
+        );
+        assert!(completed > 0, "no rebuild completed within 4 ms");
+
+        // Opens the blocking pool had started finish on their own, then drop what
+        // they opened: wait (up to 10 s) for the count to settle.
+        let mut now = open_fd_count()?;
+        for _ in 0..1000 {
+            if now == baseline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            now = open_fd_count()?;
+        }
+        assert_eq!(now, baseline, "descriptors leaked");
+        busy.close().await?;
+        accepting.abort();
+        Ok(())
+    })
+}
