@@ -428,7 +428,7 @@ pub fn load_error<E: serde::de::Error>(error: &RebuildError) -> E {
 // resolved when it fails (and the compiler reports nothing about code that uses a
 // type it could not resolve).
 
-pub use crate::join::join;
+pub use crate::join::poll_into;
 
 /// The value of `factory = ...` of an async type, checked to be an [`AsyncFactory`].
 #[diagnostic::on_unimplemented(
@@ -511,10 +511,25 @@ where
     }
 
     /// `AsyncFactory::close`, recording a failure under the field's name.
+    ///
+    /// Not an `async fn`: that would keep `resource` in its state beside the
+    /// factory's close future it is moved into. The close future is made first and
+    /// only it is kept.
     #[inline]
-    pub async fn close(self, errors: &mut CloseError, field: &'static str, resource: R) {
-        if let Err(error) = self.factory.close(resource).await {
-            errors.push_box(field, Box::new(error));
+    pub fn close<'a>(
+        self,
+        errors: &'a mut CloseError,
+        field: &'static str,
+        resource: R,
+    ) -> impl Future<Output = ()> + Send + 'a
+    where
+        'f: 'a,
+    {
+        let closing = self.factory.close(resource);
+        async move {
+            if let Err(error) = closing.await {
+                errors.push_box(field, Box::new(error));
+            }
         }
     }
 }

@@ -164,7 +164,7 @@ impl<'a> Body<'_, 'a> {
             if !field.is_live() {
                 continue;
             }
-            let call = self.live_call(locals, index, field, opening);
+            let call = self.live_call(locals, index, field, opening, None);
             let failed = if field.is_nested() {
                 quote!(nested_failed)
             } else {
@@ -209,9 +209,27 @@ impl<'a> Body<'_, 'a> {
             .enumerate()
             .filter(|(_, field)| field.is_live())
             .collect();
+        // Each factory expression evaluated into a borrow that lives for the whole
+        // block (`let f = &(expr);` extends its temporary), since a pinned future
+        // outlives the statement that creates it.
+        let factories: Vec<Option<(Ident, &syn::Expr)>> = live
+            .iter()
+            .map(|&(index, field)| {
+                let expr = field.resource()?.factory.as_ref()?;
+                Some((locals.numbered("factory", index), expr))
+            })
+            .collect();
+        let bind_factories = factories
+            .iter()
+            .flatten()
+            .map(|(name, expr)| quote!(let #name = &(#expr);));
         let futures: Vec<TokenStream> = live
             .iter()
-            .map(|&(index, field)| self.live_call(locals, index, field, opening))
+            .zip(&factories)
+            .map(|(&(index, field), factory)| {
+                let bound = factory.as_ref().map(|(name, _)| name);
+                self.live_call(locals, index, field, opening, bound)
+            })
             .collect();
         let results: Vec<Ident> = live
             .iter()
@@ -221,8 +239,17 @@ impl<'a> Body<'_, 'a> {
             .iter()
             .map(|&(index, _)| locals.numbered("open", index))
             .collect();
-        // join(a, join(b, c)) and its pattern (a, (b, c)).
-        let (joined, pattern) = nest(&futures, &results);
+        // Each future pinned where it is created, in the rebuild's own state, and
+        // polled into its own slot (see `guardian_core::join`).
+        let pinned: Vec<Ident> = live
+            .iter()
+            .map(|&(index, _)| locals.numbered("future", index))
+            .collect();
+        let slots: Vec<Ident> = live
+            .iter()
+            .map(|&(index, _)| locals.numbered("slot", index))
+            .collect();
+        let cx = locals.named("cx");
         let failures = locals.named("failures");
         let value = locals.named("value");
         let variant = variant_name(self.variant);
@@ -249,7 +276,30 @@ impl<'a> Body<'_, 'a> {
             .iter()
             .map(|result| quote!(::core::result::Result::Ok(#result)));
         quote! {
-            let #pattern = #joined.await;
+            // The futures live in this block only: they borrow the configuration,
+            // which is moved into the value afterwards.
+            let (#(#results,)*) = {
+                #(#bind_factories)*
+                #(let mut #pinned = ::core::pin::pin!(#futures);)*
+                #(let mut #slots = ::core::option::Option::None;)*
+                ::core::future::poll_fn(|#cx| {
+                    #(::guardian_core::__private::poll_into(&mut #slots, #pinned.as_mut(), #cx);)*
+                    if #(#slots.is_none())||* {
+                        return ::core::task::Poll::Pending;
+                    }
+                    match (#(#slots.take(),)*) {
+                        (#(::core::option::Option::Some(#results),)*) => {
+                            ::core::task::Poll::Ready((#(#results,)*))
+                        }
+                        // Never reached (every slot is full); put back, not lost.
+                        (#(#results,)*) => {
+                            #(#slots = #results;)*
+                            ::core::task::Poll::Pending
+                        }
+                    }
+                })
+                .await
+            };
             let (#(#opens,)*) = match (#(#results,)*) {
                 (#(#oks,)*) => (#(#results,)*),
                 (#(#results,)*) => {
@@ -270,9 +320,10 @@ impl<'a> Body<'_, 'a> {
         index: usize,
         field: &Field,
         opening: Opening,
+        bound: Option<&Ident>,
     ) -> TokenStream {
         match field.resource() {
-            Some(attr) => self.open_call(locals, index, field, attr, opening),
+            Some(attr) => self.open_call(locals, index, field, attr, opening, bound),
             None => self.nested_call(locals, index, field, opening),
         }
     }
@@ -315,6 +366,7 @@ impl<'a> Body<'_, 'a> {
         field: &Field,
         attr: &ResourceAttr,
         opening: Opening,
+        bound: Option<&Ident>,
     ) -> TokenStream {
         let factory_span = factory_span(attr);
         let live = match opening {
@@ -350,7 +402,7 @@ impl<'a> Body<'_, 'a> {
             }
         };
         let typed = field_typed(field, &factory.to_token_stream(), self.flavor);
-        let expr = factory_expr(attr, self.flavor);
+        let expr = factory_expr(attr, self.flavor, bound);
         // The factory is needed twice (to open, and to check the recipe against):
         // evaluate it once, and keep its temporaries alive for the whole call.
         quote! {
@@ -358,22 +410,6 @@ impl<'a> Body<'_, 'a> {
                 #factory => #typed.#method(#recipe #live),
             }
         }
-    }
-}
-
-/// `join(a, join(b, c))` and the pattern `(a, (b, c))` of its output, for futures
-/// `a, b, c` and variables `a, b, c`; one future is awaited as it is.
-fn nest(futures: &[TokenStream], names: &[Ident]) -> (TokenStream, TokenStream) {
-    match (futures, names) {
-        ([future], [name]) => (future.clone(), name.to_token_stream()),
-        ([future, rest @ ..], [name, names @ ..]) => {
-            let (joined, pattern) = nest(rest, names);
-            (
-                quote!(::guardian_core::__private::join(#future, #joined)),
-                quote!((#name, #pattern)),
-            )
-        }
-        _ => (quote!(()), quote!(())),
     }
 }
 
@@ -404,7 +440,7 @@ pub fn close_call(
             );
         };
     };
-    let typed = field_typed(field, &factory_expr(attr, flavor), flavor);
+    let typed = field_typed(field, &factory_expr(attr, flavor, None), flavor);
     quote!(#typed.close(#closing, #name, #value) #wait;)
 }
 
@@ -421,16 +457,19 @@ fn field_typed(field: &Field, factory: &TokenStream, flavor: Flavor) -> TokenStr
 }
 
 /// `<_ as IsFactory>::checked(&(EXPR))` (or `IsAsyncFactory`), spanned on the
-/// expression.
-fn factory_expr(attr: &ResourceAttr, flavor: Flavor) -> TokenStream {
+/// expression; `checked(bound)` when the borrow was bound beforehand.
+fn factory_expr(attr: &ResourceAttr, flavor: Flavor, bound: Option<&Ident>) -> TokenStream {
     let at = factory_span(attr);
     let check = flavor.check("IsFactory", "IsAsyncFactory");
-    match &attr.factory {
-        Some(expr) => {
+    match (&attr.factory, bound) {
+        (Some(_), Some(bound)) => {
+            quote_spanned!(at=> <_ as ::guardian_core::__private::#check>::checked(#bound))
+        }
+        (Some(expr), None) => {
             quote_spanned!(at=> <_ as ::guardian_core::__private::#check>::checked(&(#expr)))
         }
         // `attr` refuses a resource without a factory, so this is never expanded.
-        None => quote!(::core::unreachable!()),
+        (None, _) => quote!(::core::unreachable!()),
     }
 }
 

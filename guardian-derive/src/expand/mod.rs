@@ -154,7 +154,7 @@ fn impl_rebuild(input: &Input, locals: &mut Locals) -> TokenStream {
 /// without live fields (and not emitting one saves compile time on config-only
 /// types), while `AsyncRebuild` provides none.
 fn close_method(input: &Input, flavor: Flavor, body: &TokenStream) -> TokenStream {
-    let asyncness = (flavor != Flavor::Sync).then(|| quote!(async));
+    let asynchronous = flavor != Flavor::Sync;
     if input.has_live() {
         let at = span::user(input.ident.span());
         let probe = quote_spanned! {at=>
@@ -162,15 +162,26 @@ fn close_method(input: &Input, flavor: Flavor, body: &TokenStream) -> TokenStrea
                 (&::guardian_core::__private::Probe::<Self>::new()).probe_drop(),
             );
         };
+        let result = quote!(::core::result::Result<(), ::guardian_core::CloseError>);
+        // Async: an `async move` block, not an `async fn`, which would keep `self` in
+        // its state twice (the argument, and the local it is moved into).
+        let (output, body) = if asynchronous {
+            (
+                quote!(impl ::core::future::Future<Output = #result> + ::core::marker::Send),
+                quote!(async move { #body }),
+            )
+        } else {
+            (result, body.clone())
+        };
         quote! {
             #[inline]
-            #asyncness fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {
+            fn close(self) -> #output {
                 use ::guardian_core::__private::{ProbeDrop as _, ProbeNoDrop as _};
                 #probe
                 #body
             }
         }
-    } else if asyncness.is_some() {
+    } else if asynchronous {
         quote! {
             #[inline]
             async fn close(self) -> ::core::result::Result<(), ::guardian_core::CloseError> {
