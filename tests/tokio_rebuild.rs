@@ -664,9 +664,8 @@ fn an_async_value_is_saved_as_its_recipe_and_loaded_in_two_steps() -> TestResult
         loaded.close().await?;
 
         std::fs::remove_dir_all(dir.path().join("saved-1"))?;
-        let err = match Saved::from_blueprint(blueprint).await {
-            Ok(_) => return Err("a recipe whose shard's directory is gone loaded".into()),
-            Err(err) => err,
+        let Err(err) = Saved::from_blueprint(blueprint).await else {
+            return Err("a recipe whose shard's directory is gone loaded".into());
         };
         assert_eq!(paths(&err), ["shards[1].log"]);
         assert_eq!(open_fd_count()?, before, "a failed load leaked");
