@@ -248,4 +248,113 @@ mod serde_tests {
         assert_eq!(open_fd_count()?, before);
         Ok(())
     }
+
+    /// A value whose recipes are the built-in ones: a file's `AbsolutePath` and a TCP
+    /// connection's `TcpConfig`.
+    #[derive(Rebuild)]
+    #[rebuild(serde)]
+    struct Linked {
+        #[config]
+        log_path: guardian_core::fs::AbsolutePath,
+        #[config]
+        server: guardian_core::net::TcpConfig,
+        #[resource(factory = guardian_core::fs::AppendFile, from = log_path)]
+        log: File,
+        #[resource(factory = guardian_core::net::TcpConnect, from = server)]
+        conn: std::net::TcpStream,
+    }
+
+    #[test]
+    fn the_built_in_recipes_are_saved_and_loaded() -> TestResult {
+        use guardian_core::Factory;
+        use guardian_core::fs::AbsolutePath;
+        use guardian_core::net::{TcpConfig, UdpConfig};
+        use std::time::Duration;
+
+        let _shared = shared();
+        let dir = TempDir::new("serde-recipes")?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let server = TcpConfig::new(listener.local_addr()?.to_string())
+            .with_connect_timeout(Some(Duration::from_secs(3)))
+            .with_nodelay(true);
+        let log_path = AbsolutePath::new(dir.path().join("linked.log"))?;
+        let linked = Linked {
+            log: guardian_core::fs::AppendFile.open(&log_path)?,
+            conn: guardian_core::net::TcpConnect.open(&server)?,
+            log_path,
+            server,
+        };
+        let text = serde_json::to_string(&linked)?;
+        let loaded: Linked = serde_json::from_str(&text)?;
+        assert_eq!(loaded.log_path, linked.log_path);
+        assert_eq!(loaded.server, linked.server, "every option kept: {text}");
+        assert!(
+            loaded.conn.nodelay()?,
+            "the loaded connection has the option set"
+        );
+        assert_ne!(loaded.conn.as_raw_fd(), linked.conn.as_raw_fd());
+        loaded.close()?;
+        linked.close()?;
+
+        // Hand-written recipes: the options may be left out...
+        let minimal: TcpConfig = serde_json::from_str(r#"{"address": "db.internal:5432"}"#)?;
+        assert_eq!(minimal, TcpConfig::new("db.internal:5432"));
+        let udp: UdpConfig = serde_json::from_str(r#"{"bind": "127.0.0.1:0"}"#)?;
+        assert_eq!(udp, UdpConfig::new("127.0.0.1:0".parse()?));
+        // ...but a misspelt one is an error, not a default,
+        let typo =
+            serde_json::from_str::<TcpConfig>(r#"{"address": "db:1", "conect_timeout": null}"#);
+        assert!(typo.is_err_and(|e| e.to_string().contains("conect_timeout")));
+        // and a relative path is refused, not resolved against the loader's directory.
+        let relative = serde_json::from_str::<AbsolutePath>(r#""logs/x.log""#);
+        let err = relative.err().ok_or("a relative AbsolutePath loaded")?;
+        assert!(err.to_string().contains("logs/x.log is relative"), "{err}");
+        Ok(())
+    }
+
+    /// A database recipe is not saved (it can hold a password, SQL to run at open, an
+    /// init function): the loading process supplies its own.
+    #[cfg(feature = "sqlite")]
+    #[derive(Rebuild)]
+    #[rebuild(serde)]
+    struct Scores {
+        #[config]
+        name: String,
+        #[config]
+        #[serde(skip, default = "local_database")]
+        db: guardian_core::sqlite::SqliteConfig,
+        #[resource(factory = guardian_core::sqlite::Sqlite, from = db)]
+        conn: guardian_core::sqlite::rusqlite::Connection,
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn local_database() -> guardian_core::sqlite::SqliteConfig {
+        guardian_core::sqlite::SqliteConfig::shared_memory("guardian-serde-scores")
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn a_database_recipe_left_out_of_the_save_comes_from_the_loader() -> TestResult {
+        use guardian_core::Factory;
+        let _shared = shared();
+        let db = local_database();
+        let scores = Scores {
+            conn: guardian_core::sqlite::Sqlite.open(&db)?,
+            name: "league".to_owned(),
+            db,
+        };
+        scores
+            .conn
+            .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (7);")?;
+        let text = serde_json::to_string(&scores)?;
+        assert_eq!(text, r#"{"name":"league"}"#);
+        let loaded: Scores = serde_json::from_str(&text)?;
+        let x: i64 = loaded
+            .conn
+            .query_row("SELECT x FROM t", [], |row| row.get(0))?;
+        assert_eq!(x, 7, "the loader's recipe names the same shared database");
+        loaded.close()?;
+        scores.close()?;
+        Ok(())
+    }
 }

@@ -197,7 +197,8 @@ fn all_or_nothing_with_failures_at_every_position() -> TestResult {
 
 /// One log, as the element of the containers.
 #[derive(Rebuild)]
-#[rebuild(async, blueprint)]
+#[cfg_attr(not(feature = "serde"), rebuild(async, blueprint))]
+#[cfg_attr(feature = "serde", rebuild(async, serde))]
 struct Shard {
     #[config]
     path: AbsolutePath,
@@ -608,6 +609,67 @@ fn failed_and_cancelled_rebuilds_leak_no_descriptor() -> TestResult {
         assert_eq!(now, baseline, "descriptors leaked");
         busy.close().await?;
         accepting.abort();
+        Ok(())
+    })
+}
+
+/// A saved async service: `#[rebuild(async, serde)]` writes only the recipe,
+/// including its nested shards' recipes.
+#[cfg(feature = "serde")]
+#[derive(Rebuild)]
+#[rebuild(async, serde)]
+struct Saved {
+    #[config]
+    path: AbsolutePath,
+    #[config]
+    label: String,
+    #[resource(factory = AppendFile, from = path)]
+    log: File,
+    #[nested]
+    shards: Vec<Shard>,
+}
+
+/// An async value is saved as its recipe and loaded in two steps, as the docs say:
+/// deserialize the blueprint (nothing opened), then `from_blueprint(..).await`, which
+/// opens every resource afresh; a recipe whose file cannot be opened fails the
+/// second step with the field's path.
+#[cfg(feature = "serde")]
+#[test]
+fn an_async_value_is_saved_as_its_recipe_and_loaded_in_two_steps() -> TestResult {
+    let _alone = alone();
+    let dir = TempDir::new("tokio-serde")?;
+    let path = AbsolutePath::new(dir.path().join("main.log"))?;
+    runtime()?.block_on(async {
+        let saved = Saved {
+            log: AppendFile.open(&path).await?,
+            shards: shards(dir.path(), "saved", 2).await?,
+            path: path.clone(),
+            label: "nightly".to_owned(),
+        };
+        let text = serde_json::to_string(&saved)?;
+        assert!(
+            text.contains("nightly") && text.contains("main.log"),
+            "{text}"
+        );
+        assert!(!text.contains("log\":{"), "a handle was written: {text}");
+
+        let before = open_fd_count()?;
+        let blueprint: SavedBlueprint = serde_json::from_str(&text)?;
+        assert_eq!(open_fd_count()?, before, "deserializing opened something");
+        let loaded = Saved::from_blueprint(blueprint.clone()).await?;
+        assert_eq!(open_fd_count()?, before + 3, "one file and two shard logs");
+        assert_eq!(loaded.label, "nightly");
+        assert_ne!(loaded.log.as_raw_fd(), saved.log.as_raw_fd());
+        assert_eq!(loaded.shards.len(), 2);
+        loaded.close().await?;
+
+        std::fs::remove_dir_all(dir.path().join("saved-1"))?;
+        let Err(err) = Saved::from_blueprint(blueprint).await else {
+            return Err("a recipe whose shard's directory is gone loaded".into());
+        };
+        assert_eq!(paths(&err), ["shards[1].log"]);
+        assert_eq!(open_fd_count()?, before, "a failed load leaked");
+        saved.close().await?;
         Ok(())
     })
 }

@@ -237,6 +237,35 @@ impl From<AbsolutePath> for PathBuf {
     }
 }
 
+/// Written as the path it holds (a string; a path that is not UTF-8 cannot be written
+/// by most formats, and serde says so).
+#[cfg(feature = "serde")]
+impl serde::Serialize for AbsolutePath {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// Read back only as an absolute path: a saved `AbsolutePath` was written absolute,
+/// and a relative one (from a hand-written or tampered recipe) is refused rather than
+/// resolved against the loading process's working directory, which would silently
+/// pick another file than the one saved. Use [`AbsolutePath::new`] in your own code
+/// to pin a relative path on purpose.
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for AbsolutePath {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let path = PathBuf::deserialize(deserializer)?;
+        if path.is_absolute() {
+            Ok(Self(path))
+        } else {
+            Err(serde::de::Error::custom(format_args!(
+                "the path {} is relative: a saved AbsolutePath must be absolute (a relative one would be resolved against the loading process's working directory)",
+                Shown(&path.to_string_lossy())
+            )))
+        }
+    }
+}
+
 /// Opens a file for reading; a reopen gives a new handle whose cursor starts at the
 /// beginning, independent of the live handle's.
 ///

@@ -453,8 +453,7 @@ pub mod __private;
 pub use __private::{AsyncLoad, LoadedInTwoSteps};
 #[doc(hidden)]
 pub use __private::{
-    AsyncNestedBlueprint, AsyncOpensWithoutRecipe, AsyncRecipeFor, AsyncResourceIs,
-    CloneImplemented, CloneOf, CloseWithoutDrop, DropImplemented, HoldsResources, IsAsyncFactory,
-    IsFactory, NestedBlueprint, OpensWithoutRecipe, PackedCopy, RecipeFor, ResourceIs,
-    ResourcesNotCloned,
+    AsyncNestedBlueprint, AsyncResourceIs, CloneImplemented, CloneOf, CloseWithoutDrop,
+    DropImplemented, HoldsResources, IsAsyncFactory, IsFactory, NestedBlueprint,
+    OpensWithoutRecipe, PackedCopy, RecipeFor, ResourceIs, ResourcesNotCloned,
 };

@@ -116,12 +116,26 @@ use crate::shown::Shown;
 /// assert_eq!(config.address(), "localhost:8080");
 /// assert!(config.nodelay());
 /// ```
+///
+/// With the `serde` feature it is `Serialize` and `Deserialize`, as a map of its fields
+/// (`address`, `connect_timeout`, `read_timeout`, `write_timeout`, `nodelay`); every
+/// field but `address` may be left out (no timeout, no `nodelay`), and an unknown field
+/// is refused, so that a misspelt option in a recipe is an error, not a default.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct TcpConfig {
     address: String,
+    #[cfg_attr(feature = "serde", serde(default))]
     connect_timeout: Option<Duration>,
+    #[cfg_attr(feature = "serde", serde(default))]
     read_timeout: Option<Duration>,
+    #[cfg_attr(feature = "serde", serde(default))]
     write_timeout: Option<Duration>,
+    #[cfg_attr(feature = "serde", serde(default))]
     nodelay: bool,
 }
 
@@ -321,11 +335,23 @@ impl Factory for TcpListen {
 /// assert_eq!(config.peer(), Some(peer));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// With the `serde` feature it is `Serialize` and `Deserialize`, as a map of its fields
+/// (`bind`, `peer`, `read_timeout`, `write_timeout`); every field but `bind` may be
+/// left out, and an unknown field is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct UdpConfig {
     bind: SocketAddr,
+    #[cfg_attr(feature = "serde", serde(default))]
     peer: Option<SocketAddr>,
+    #[cfg_attr(feature = "serde", serde(default))]
     read_timeout: Option<Duration>,
+    #[cfg_attr(feature = "serde", serde(default))]
     write_timeout: Option<Duration>,
 }
 

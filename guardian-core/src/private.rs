@@ -141,7 +141,24 @@ impl<T, F: ?Sized> ResourceIs<T, F> for T {
     }
 }
 
-/// The value of a `from = field`, lent to the factory `F` as its `Config` (`C`).
+/// What [`RecipeFor`] and [`OpensWithoutRecipe`] learn from a checked factory
+/// ([`Checked`] or [`AsyncChecked`]): the factory's type and its `Config`. Being
+/// associated types, both are known from the checked value alone, before the
+/// field's type is looked at.
+pub trait CheckedFactory {
+    /// The factory's type.
+    type Factory: ?Sized;
+    /// `Factory::Config` (or `AsyncFactory::Config`).
+    type Config: ?Sized;
+}
+
+impl<F: ?Sized, C: ?Sized, R, E> CheckedFactory for Checked<'_, F, C, R, E> {
+    type Factory = F;
+    type Config = C;
+}
+
+/// The value of a `from = field`, lent to the factory `F` as its `Config` (`C`);
+/// for blocking and async factories alike.
 ///
 /// A field feeds a factory whose `Config` is `C` when it [`Borrow`]s as a `C`: the
 /// same type, `PathBuf` for `Path`, `String` for `str`, `Box<T>` or `Arc<T>` for `T`,
@@ -155,7 +172,9 @@ impl<T, F: ?Sized> ResourceIs<T, F> for T {
 pub trait RecipeFor<F: ?Sized, C: ?Sized> {
     /// The field, as the factory's `Config`. The factory comes first, so that `F` and
     /// `C` are known before the field's type is looked at.
-    fn recipe<'c, R, E>(factory: &Checked<'_, F, C, R, E>, field: &'c Self) -> &'c C;
+    fn recipe<'c, K>(factory: &K, field: &'c Self) -> &'c C
+    where
+        K: CheckedFactory<Factory = F, Config = C>;
 }
 
 #[diagnostic::do_not_recommend]
@@ -166,13 +185,17 @@ where
     C: ?Sized,
 {
     #[inline]
-    fn recipe<'c, R, E>(factory: &Checked<'_, F, C, R, E>, field: &'c T) -> &'c C {
+    fn recipe<'c, K>(factory: &K, field: &'c T) -> &'c C
+    where
+        K: CheckedFactory<Factory = F, Config = C>,
+    {
         let _ = factory;
         field.borrow()
     }
 }
 
-/// A factory without `from` is opened from `&()`: its `Config` (`Self`) must be `()`.
+/// A factory without `from` is opened from `&()`: its `Config` (`Self`) must be `()`;
+/// for blocking and async factories alike.
 #[diagnostic::on_unimplemented(
     message = "the factory `{F}` needs a recipe: add `from = <config field>` to `#[resource(...)]`",
     label = "this factory opens from a recipe of type `{Self}`, not from `()`",
@@ -180,13 +203,18 @@ where
 )]
 pub trait OpensWithoutRecipe<F: ?Sized> {
     /// `&()`, as the factory's `Config`.
-    fn no_recipe<R, E>(factory: &Checked<'_, F, Self, R, E>) -> &'static Self;
+    fn no_recipe<K>(factory: &K) -> &'static Self
+    where
+        K: CheckedFactory<Factory = F, Config = Self>;
 }
 
 #[diagnostic::do_not_recommend]
 impl<F: ?Sized> OpensWithoutRecipe<F> for () {
     #[inline]
-    fn no_recipe<R, E>(factory: &Checked<'_, F, (), R, E>) -> &'static () {
+    fn no_recipe<K>(factory: &K) -> &'static ()
+    where
+        K: CheckedFactory<Factory = F, Config = ()>,
+    {
         let _ = factory;
         &()
     }
@@ -561,49 +589,9 @@ impl<'f, T, F: ?Sized + 'f, C: ?Sized, E> AsyncResourceIs<'f, T, F, C, E> for T 
     }
 }
 
-/// [`RecipeFor`] for an async factory.
-#[diagnostic::on_unimplemented(
-    message = "the factory `{F}` opens from a recipe of type `{C}`, but this `from` field is of type `{Self}`",
-    label = "expected `{C}`, found `{Self}`",
-    note = "give the `#[config]` field the type `{C}` (recipe types have a constructor, such as `AbsolutePath::new` or `TcpConfig::new`), or a type that borrows as one (`PathBuf` for `Path`, `String` for `str`)"
-)]
-pub trait AsyncRecipeFor<F: ?Sized, C: ?Sized> {
-    /// The field, as the factory's `Config`.
-    fn recipe<'c, R, E>(factory: &AsyncChecked<'_, F, C, R, E>, field: &'c Self) -> &'c C;
-}
-
-#[diagnostic::do_not_recommend]
-impl<T, F, C> AsyncRecipeFor<F, C> for T
-where
-    T: Borrow<C> + ?Sized,
-    F: ?Sized,
-    C: ?Sized,
-{
-    #[inline]
-    fn recipe<'c, R, E>(factory: &AsyncChecked<'_, F, C, R, E>, field: &'c T) -> &'c C {
-        let _ = factory;
-        field.borrow()
-    }
-}
-
-/// [`OpensWithoutRecipe`] for an async factory.
-#[diagnostic::on_unimplemented(
-    message = "the factory `{F}` needs a recipe: add `from = <config field>` to `#[resource(...)]`",
-    label = "this factory opens from a recipe of type `{Self}`, not from `()`",
-    note = "name the `#[config]` field that holds the factory's recipe (a path, an address); without `from`, a factory is opened from `&()`"
-)]
-pub trait AsyncOpensWithoutRecipe<F: ?Sized> {
-    /// `&()`, as the factory's `Config`.
-    fn no_recipe<R, E>(factory: &AsyncChecked<'_, F, Self, R, E>) -> &'static Self;
-}
-
-#[diagnostic::do_not_recommend]
-impl<F: ?Sized> AsyncOpensWithoutRecipe<F> for () {
-    #[inline]
-    fn no_recipe<R, E>(factory: &AsyncChecked<'_, F, (), R, E>) -> &'static () {
-        let _ = factory;
-        &()
-    }
+impl<F: ?Sized, C: ?Sized, R, E> CheckedFactory for AsyncChecked<'_, F, C, R, E> {
+    type Factory = F;
+    type Config = C;
 }
 
 /// Every failure of a concurrent open, collected after the join (in declaration

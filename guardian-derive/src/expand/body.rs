@@ -391,14 +391,10 @@ impl<'a> Body<'_, 'a> {
                     .unwrap_or(index);
                 let at = span::user(member_span(from));
                 let config = self.reference(locals, target, at);
-                let check = self.flavor.check("RecipeFor", "AsyncRecipeFor");
-                quote_spanned!(at=> <_ as ::guardian_core::__private::#check<_, _>>::recipe(&#factory, #config))
+                quote_spanned!(at=> <_ as ::guardian_core::__private::RecipeFor<_, _>>::recipe(&#factory, #config))
             }
             None => {
-                let check = self
-                    .flavor
-                    .check("OpensWithoutRecipe", "AsyncOpensWithoutRecipe");
-                quote_spanned!(factory_span=> <_ as ::guardian_core::__private::#check<_>>::no_recipe(&#factory))
+                quote_spanned!(factory_span=> <_ as ::guardian_core::__private::OpensWithoutRecipe<_>>::no_recipe(&#factory))
             }
         };
         let typed = field_typed(field, &factory.to_token_stream(), self.flavor);

@@ -53,43 +53,40 @@ pub fn expand(input: &Input, name: &Ident, locals: &mut Locals) -> TokenStream {
     let value = locals.named("value");
     let error = locals.named("error");
     let lints = lint_attrs(input);
-    let deserialize = if flavor.is_async() {
+    let load = if flavor.is_async() {
+        // Never runs: the impl's bound never holds (see the module's docs). Should it
+        // run anyway, it refuses with serde's error rather than panicking.
         quote! {
-            #[automatically_derived]
-            #lints
-            impl #de_impl_generics ::guardian_core::__private::serde::Deserialize<#de> for #ident #ty_generics #deserialize_where {
-                fn deserialize<__GuardianDeserializer>(
-                    #deserializer: __GuardianDeserializer,
-                ) -> ::core::result::Result<Self, __GuardianDeserializer::Error>
-                where
-                    __GuardianDeserializer: ::guardian_core::__private::serde::Deserializer<#de>,
-                {
-                    let _ = #deserializer;
-                    ::core::unreachable!()
-                }
-            }
+            let _ = #deserializer;
+            ::core::result::Result::Err(
+                <__GuardianDeserializer::Error as ::guardian_core::__private::serde::de::Error>::custom(
+                    "an async value is loaded in two steps: deserialize its blueprint, then `from_blueprint(..).await`",
+                ),
+            )
         }
     } else {
         quote! {
-        #[automatically_derived]
-            #lints
-            impl #de_impl_generics ::guardian_core::__private::serde::Deserialize<#de> for #ident #ty_generics #deserialize_where {
-                fn deserialize<__GuardianDeserializer>(
-                    #deserializer: __GuardianDeserializer,
-                ) -> ::core::result::Result<Self, __GuardianDeserializer::Error>
-                where
-                    __GuardianDeserializer: ::guardian_core::__private::serde::Deserializer<#de>,
-                {
-                    let #value = <#name #ty_generics as ::guardian_core::__private::serde::Deserialize<#de>>::deserialize(#deserializer)?;
-                    match <Self as ::guardian_core::FromBlueprint>::from_blueprint(#value) {
-                        ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
-                        ::core::result::Result::Err(#error) => ::core::result::Result::Err(
-                            ::guardian_core::__private::load_error::<__GuardianDeserializer::Error>(&#error),
-                        ),
-                    }
-                }
+            let #value = <#name #ty_generics as ::guardian_core::__private::serde::Deserialize<#de>>::deserialize(#deserializer)?;
+            match <Self as ::guardian_core::FromBlueprint>::from_blueprint(#value) {
+                ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
+                ::core::result::Result::Err(#error) => ::core::result::Result::Err(
+                    ::guardian_core::__private::load_error::<__GuardianDeserializer::Error>(&#error),
+                ),
             }
-
+        }
+    };
+    let deserialize = quote! {
+        #[automatically_derived]
+        #lints
+        impl #de_impl_generics ::guardian_core::__private::serde::Deserialize<#de> for #ident #ty_generics #deserialize_where {
+            fn deserialize<__GuardianDeserializer>(
+                #deserializer: __GuardianDeserializer,
+            ) -> ::core::result::Result<Self, __GuardianDeserializer::Error>
+            where
+                __GuardianDeserializer: ::guardian_core::__private::serde::Deserializer<#de>,
+            {
+                #load
+            }
         }
     };
     quote! {
