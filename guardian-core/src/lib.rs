@@ -406,6 +406,9 @@ mod blueprint;
 #[cfg_attr(docsrs, doc(cfg(feature = "confine")))]
 pub mod confine;
 mod containers;
+#[cfg(feature = "deadpool")]
+#[cfg_attr(docsrs, doc(cfg(feature = "deadpool")))]
+pub mod deadpool;
 mod error;
 mod factory;
 pub mod fs;
@@ -415,6 +418,9 @@ pub mod net;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
+#[cfg(feature = "r2d2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "r2d2")))]
+pub mod r2d2;
 mod scope;
 mod shown;
 #[cfg(feature = "sqlite")]

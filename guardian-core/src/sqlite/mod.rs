@@ -192,7 +192,14 @@
 //!   connection is not broken).
 //!
 //! It does not see what SQLite cannot: data changed in place by another program is
-//! simply the data, and an in-memory database has no file to lose. It costs a
+//! simply the data, and an in-memory database has no file to lose.
+//!
+//! The check finds the connections to close; it cannot make a replaced file safe to
+//! open. In WAL mode ([`JournalMode::Wal`]) the log (`NAME-wal`, `NAME-shm`) belongs
+//! to the database the open connections hold, and stays under the name while they
+//! are open: a new connection to a file moved in under the name reads that log over
+//! it, and sees the old data, or a corrupt mix. Replace a WAL database only when no
+//! connection to it is open (close the pool first). It costs a
 //! `stat` of the path and the read of one page, usually from the OS's cache.
 //!
 //! This module is compiled with the `sqlite` feature. SQLite itself is bundled
