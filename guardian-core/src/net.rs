@@ -69,7 +69,7 @@
 //!
 //! # Checking
 //!
-//! A pool (feature `r2d2`) asks [`Factory::check`](crate::Factory::check) before it
+//! A pool (feature `r2d2`) asks [`Factory::check`] before it
 //! hands a connection out again. [`TcpConnect`]'s check peeks at the stream without
 //! waiting (non-blocking mode for one `peek`, then blocking mode again, as the
 //! factory opens streams): it fails when the peer has closed the connection (the

@@ -1,8 +1,8 @@
-//! An [r2d2](::r2d2) connection pool of any [`Factory`] (feature `r2d2`): the factory
+//! An [r2d2] connection pool of any [`Factory`] (feature `r2d2`): the factory
 //! and its recipe are the pool's manager, so the logic that opens, checks and closes a
 //! connection is written once, for rebuilds and for the pool alike.
 //!
-//! [`Manager`] implements [`r2d2::ManageConnection`](::r2d2::ManageConnection):
+//! [`Manager`] implements [`r2d2::ManageConnection`]:
 //! `connect` opens a connection from the recipe ([`Factory::open`], which applies
 //! every setting of the recipe), and `is_valid`, which r2d2 calls before it hands an
 //! idle connection out again, is [`Factory::check`]. The pool's connections are
@@ -10,26 +10,29 @@
 //! through [`Factory::close`] when r2d2 discards them.
 //!
 //! ```
+//! use guardian_core::net::{TcpConfig, TcpConnect};
 //! use guardian_core::r2d2::{Manager, Pool};
-//! use guardian_core::sqlite::{Sqlite, SqliteConfig};
+//! use std::net::TcpListener;
 //! use std::time::Duration;
 //!
-//! # let dir = std::env::temp_dir().join(format!("guardian-r2d2-doc-{}", std::process::id()));
-//! # std::fs::create_dir_all(&dir)?;
-//! let db = SqliteConfig::new(dir.join("league.db"))?
-//!     .with_busy_timeout(Duration::from_secs(2))
-//!     .with_pragma("cache_size", -4_000);
-//! let pool: Pool<Sqlite> = Pool::builder().max_size(4).build(Manager::new(Sqlite, db))?;
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let server = TcpConfig::from(listener.local_addr()?)
+//!     .with_nodelay(true)
+//!     .with_read_timeout(Some(Duration::from_secs(5)));
+//! let pool: Pool<TcpConnect> = Pool::builder().max_size(2).build(Manager::new(TcpConnect, server))?;
 //!
-//! let conn = pool.get()?; // a connection opened from the recipe, its settings applied
-//! let cache: i64 = conn.query_row("PRAGMA cache_size", [], |row| row.get(0))?;
-//! assert_eq!(cache, -4_000);
-//! drop(conn); // back to the pool
+//! let conn = pool.get()?; // connected from the recipe, every option set
+//! assert!(conn.nodelay()?);
+//! assert_eq!(conn.read_timeout()?, Some(Duration::from_secs(5)));
+//! drop(conn); // back to the pool; checked (a peek) when it is next asked for
 //!
-//! drop(pool); // every idle connection closed through `Sqlite`'s close
-//! # std::fs::remove_dir_all(&dir)?;
+//! drop(pool); // every idle connection shut down through `TcpConnect`'s close
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The same with SQLite, `Pool<Sqlite>` and a `SqliteConfig`, gives connections with
+//! every setting of the recipe (the crate's `pooled` example shows it, beside a
+//! rebuild of the same recipe).
 //!
 //! # Every connection r2d2 discards is closed through the factory
 //!
