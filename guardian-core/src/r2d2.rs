@@ -51,7 +51,7 @@
 //! | a checkout finds an idle connection that fails `is_valid` (`check`), with `test_on_check_out` on (the default) | hands the error to its error handler (`log` by default), passes the connection to `on_release`, which drops it, and tries the next one or opens a new one | through the factory, on the thread that asked for a connection |
 //! | `has_broken` on return says it is broken | the same | never happens: see below |
 //! | an idle connection past `idle_timeout`, or past `max_lifetime` | `on_release` on r2d2's reaper thread | through the factory, on that thread |
-//! | the last handle to the pool is dropped | drops the idle connections, *without* `on_release` | through the factory, on the thread that dropped the pool (a connection still checked out keeps the pool alive until it comes back) |
+//! | the last handle to the pool is dropped | drops the idle connections, *without* `on_release` | through the factory, on the thread that dropped the pool; a connection still checked out keeps the pool alive until it comes back, and so does r2d2's own thread while it opens a connection (it then drops the pool, a moment later) |
 //! | a customizer's `on_acquire` fails | drops the new connection, without `on_release` | through the factory |
 //!
 //! A customizer of the program's own works as before: its `on_release` gets the
