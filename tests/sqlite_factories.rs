@@ -276,6 +276,16 @@ fn rebuilt_onto_the_same_data(
     flags: OpenFlags,
     stem: &str,
 ) -> TestResult {
+    // `file::memory:?cache=shared` (written either way) is one database per process,
+    // whatever the test: two tests on it at once lock each other's schema
+    // (SQLITE_LOCKED, "database table is locked: sqlite_master"), so they take turns.
+    static ONE_PER_PROCESS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn =
+        (name.starts_with("file::memory:") || name.starts_with("file:%3Amemory%3A")).then(|| {
+            ONE_PER_PROCESS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
     assert!(
         sqlite_shares(name, flags)?,
         "SQLite does not share `{name}` ({flags:?}): the form is private"
