@@ -185,6 +185,66 @@ fn tcp_close_tolerates_a_connection_the_peer_reset() -> TestResult {
     Ok(())
 }
 
+/// Checks `stream` until the check fails (the peer's end-of-stream or reset reaches
+/// the socket a moment after the peer acts), at most [`PATIENCE`].
+fn failed_check(stream: &mut TcpStream) -> TestResult<NetError> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < PATIENCE {
+        if let Err(err) = TcpConnect.check(stream) {
+            return Ok(err);
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    Err("the check never saw the peer's end".into())
+}
+
+#[test]
+fn tcp_check_passes_a_live_connection_and_fails_one_the_peer_closed_or_reset() -> TestResult {
+    let _guard = shared();
+    let listener = TcpListener::bind(localhost(0))?;
+    let server = TcpConfig::from(listener.local_addr()?).with_read_timeout(Some(PATIENCE));
+    let mut stream = TcpConnect.open(&server)?;
+    let (mut peer, _) = listener.accept()?;
+    TcpConnect.check(&mut stream)?; // nothing to read: alive, and it did not wait
+    peer.write_all(b"unread")?;
+    thread::sleep(Duration::from_millis(20));
+    TcpConnect.check(&mut stream)?; // data waiting: alive, and not consumed
+    // Blocking mode again: this read waits for the rest (a non-blocking stream would
+    // fail with `WouldBlock`).
+    let reader = thread::spawn(move || -> std::io::Result<(TcpStream, String)> {
+        let got = read_exactly(&mut stream, 10)?;
+        Ok((stream, got))
+    });
+    thread::sleep(Duration::from_millis(50));
+    peer.write_all(b"late")?;
+    let (mut stream, got) = reader.join().map_err(|_| "the reader panicked")??;
+    assert_eq!(got, "unreadlate");
+
+    drop(peer); // the server hangs up: end-of-stream
+    let err = failed_check(&mut stream)?;
+    assert_eq!(err.op(), NetOp::Check);
+    assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
+    assert!(err.source().is_none(), "guardian's own finding: {err:?}");
+    assert!(err.to_string().contains("the peer closed it"), "{err}");
+    TcpConnect.close(stream)?;
+
+    // A reset: the server closes with unread data, and the OS reports the failure.
+    let mut stream = TcpConnect.open(&server)?;
+    let (accepted, _) = listener.accept()?;
+    stream.write_all(b"never read")?;
+    thread::sleep(Duration::from_millis(20));
+    drop(accepted);
+    let err = failed_check(&mut stream)?;
+    assert_eq!(err.op(), NetOp::Check);
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    assert!(
+        os_error(&err).is_some(),
+        "the OS's error is the cause: {err:?}"
+    );
+    TcpConnect.close(stream)?;
+    Ok(())
+}
+
 #[test]
 fn tcp_errors_name_the_address_and_the_operation() -> TestResult {
     let _guard = shared();

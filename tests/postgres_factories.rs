@@ -368,3 +368,36 @@ fn no_session_or_descriptor_leaks_after_1000_rebuild_and_close_cycles() -> TestR
     watcher.close()?;
     Ok(())
 }
+
+#[test]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)"]
+fn check_passes_a_live_session_and_fails_one_the_server_ended() -> TestResult {
+    use guardian_core::Factory;
+
+    let _shared = shared();
+    let db = server("check")?;
+    let mut watcher = observer(&db)?;
+    let factory = Postgres::no_tls().with_check_timeout(Duration::from_secs(2));
+    assert_eq!(factory.check_timeout(), Duration::from_secs(2));
+    assert_eq!(
+        Postgres::no_tls().check_timeout(),
+        Postgres::<NoTls>::DEFAULT_CHECK_TIMEOUT
+    );
+    let mut client = factory.open(&db)?;
+    factory.check(&mut client)?;
+    factory.check(&mut client)?; // and again: the check leaves the session as it was
+    let victim = pid(&mut client)?;
+    let killed: bool = watcher
+        .query_one("SELECT pg_terminate_backend($1)", &[&victim])?
+        .get(0);
+    assert!(killed);
+    let err = factory
+        .check(&mut client)
+        .expect_err("the server ended the session");
+    assert_eq!(err.op(), PostgresOp::Check);
+    assert!(err.driver_error().is_some(), "the driver's error: {err:?}");
+    assert!(std::error::Error::source(&err).is_some());
+    drop(client);
+    watcher.close()?;
+    Ok(())
+}

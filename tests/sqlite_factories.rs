@@ -276,6 +276,16 @@ fn rebuilt_onto_the_same_data(
     flags: OpenFlags,
     stem: &str,
 ) -> TestResult {
+    // `file::memory:?cache=shared` (written either way) is one database per process,
+    // whatever the test: two tests on it at once lock each other's schema
+    // (SQLITE_LOCKED, "database table is locked: sqlite_master"), so they take turns.
+    static ONE_PER_PROCESS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn =
+        (name.starts_with("file::memory:") || name.starts_with("file:%3Amemory%3A")).then(|| {
+            ONE_PER_PROCESS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
     assert!(
         sqlite_shares(name, flags)?,
         "SQLite does not share `{name}` ({flags:?}): the form is private"
@@ -854,5 +864,114 @@ fn no_descriptor_leaks_after_1000_rebuild_and_close_cycles() -> TestResult {
         before_open,
         "closing the last connection closes all"
     );
+    Ok(())
+}
+
+/// The check's error, which the test expects to be one of [`SqliteOp::Check`].
+#[track_caller]
+fn check_error(conn: &mut Connection) -> SqliteError {
+    let err = Sqlite.check(conn).expect_err("the check should fail");
+    assert_eq!(err.op(), SqliteOp::Check);
+    err
+}
+
+#[test]
+fn check_passes_a_working_connection_and_one_waiting_on_a_lock() -> TestResult {
+    let _shared = shared();
+    let dir = TempDir::new("sqlite-check-ok")?;
+    let db =
+        SqliteConfig::new(dir.path().join("t.db"))?.with_busy_timeout(Duration::from_millis(50));
+    let mut conn = Sqlite.open_with(&db)?;
+    conn.execute_batch("CREATE TABLE t(x)")?;
+    Sqlite.check(&mut conn)?;
+
+    // Another connection holds the file exclusively: this one waits its busy
+    // timeout, and the database is busy, not the connection broken.
+    let other = Sqlite.open_with(&db)?;
+    other.execute_batch("BEGIN EXCLUSIVE")?;
+    let busy = conn.query_row("SELECT count(*) FROM t", [], |row| row.get::<_, i64>(0));
+    assert_eq!(
+        busy.expect_err("the file is locked").sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy)
+    );
+    Sqlite.check(&mut conn)?;
+    other.execute_batch("COMMIT")?;
+
+    // A database without a file has nothing to lose.
+    let mut memory = Sqlite.open_with(&SqliteConfig::new(":memory:")?)?;
+    Sqlite.check(&mut memory)?;
+
+    Sqlite.close(other)?;
+    Sqlite.close(memory)?;
+    Sqlite.close(conn)?;
+    Ok(())
+}
+
+#[test]
+fn check_fails_a_connection_whose_file_was_removed_or_replaced() -> TestResult {
+    let _shared = shared();
+    let dir = TempDir::new("sqlite-check-moved")?;
+    let path = dir.path().join("t.db");
+    let db = SqliteConfig::new(&path)?;
+    let mut conn = Sqlite.open_with(&db)?;
+    conn.execute_batch("CREATE TABLE old(x); INSERT INTO old VALUES (1);")?;
+
+    // Removed: the connection still reads the unlinked file, and SQLite says nothing.
+    std::fs::remove_file(&path)?;
+    assert_eq!(count(&conn, "old")?, 1);
+    let err = check_error(&mut conn);
+    assert_eq!(err.path(), path);
+    assert!(
+        err.driver_error().is_none(),
+        "guardian's own finding: {err:?}"
+    );
+    assert!(std::error::Error::source(&err).is_none());
+    assert!(err.to_string().contains("removed or replaced"), "{err}");
+
+    // Replaced: another database is moved in under the name. The old connection
+    // still sees the old table, a new one sees the new file.
+    let staged = dir.path().join("staged.db");
+    let other = Sqlite.open_with(&SqliteConfig::new(&staged)?)?;
+    other.execute_batch("CREATE TABLE new(x)")?;
+    Sqlite.close(other)?;
+    std::fs::rename(&staged, &path)?;
+    assert_eq!(count(&conn, "old")?, 1);
+    check_error(&mut conn);
+    let mut fresh = Sqlite.open_with(&db)?;
+    assert_eq!(count(&fresh, "new")?, 0);
+    Sqlite.check(&mut fresh)?;
+
+    Sqlite.close(fresh)?;
+    Sqlite.close(conn)?;
+    Ok(())
+}
+
+#[test]
+fn check_fails_a_connection_left_in_a_transaction() -> TestResult {
+    let _shared = shared();
+    let dir = TempDir::new("sqlite-check-tx")?;
+    let mut conn = Sqlite.open_with(&SqliteConfig::new(dir.path().join("t.db"))?)?;
+    conn.execute_batch("CREATE TABLE t(x); BEGIN; INSERT INTO t VALUES (1);")?;
+    let err = check_error(&mut conn);
+    assert!(err.to_string().contains("transaction"), "{err}");
+    conn.execute_batch("ROLLBACK")?;
+    Sqlite.check(&mut conn)?;
+    Sqlite.close(conn)?;
+    Ok(())
+}
+
+#[test]
+fn check_fails_a_connection_whose_file_is_no_longer_a_database() -> TestResult {
+    let _shared = shared();
+    let dir = TempDir::new("sqlite-check-garbage")?;
+    let path = dir.path().join("t.db");
+    let mut conn = Sqlite.open_with(&SqliteConfig::new(&path)?)?;
+    conn.execute_batch("CREATE TABLE t(x)")?;
+    // Overwritten in place (same file, so not a move): SQLite reads the header anew.
+    std::fs::write(&path, vec![b'x'; 4096])?;
+    let err = check_error(&mut conn);
+    let driver = err.driver_error().expect("SQLite's own error");
+    assert_eq!(driver.sqlite_error_code(), Some(ErrorCode::NotADatabase));
+    Sqlite.close(conn)?;
     Ok(())
 }

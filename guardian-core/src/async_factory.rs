@@ -86,7 +86,8 @@ pub trait AsyncFactory: Sync {
 
     /// Checks that a live resource still works, cheaply (see
     /// [`Factory::check`](crate::Factory::check)): a pool calls it before handing a
-    /// resource out again. The default says it does.
+    /// resource out again (the `deadpool` module, feature `deadpool`). The default says
+    /// it does.
     fn check(
         &self,
         resource: &mut Self::Resource,

@@ -77,8 +77,10 @@ pub trait Factory {
     /// Checks that a live resource still works, cheaply: a connection pool calls this
     /// before handing a pooled resource out again (see the `r2d2` module, feature
     /// `r2d2`). The default says it does (`Ok(())`); built-in factories override it
-    /// where a cheap liveness test exists (SQLite and PostgreSQL run a trivial query, a
-    /// TCP client peeks for end-of-stream without blocking).
+    /// where a cheap test exists (SQLite: the file is still the one under its name, no
+    /// transaction was left open, the header reads; PostgreSQL: an empty query within
+    /// a timeout; a TCP client: a peek for end-of-stream or a reset, without waiting).
+    /// Each factory's docs say what its check detects and what it cannot.
     ///
     /// A failure means the resource must not be used again: a pool then closes it
     /// through [`close`](Factory::close) and opens a fresh one.

@@ -514,6 +514,11 @@ where
             .map(|file| self.wrap(file))
     }
 
+    /// The inner factory's check of the file; the buffer is not flushed.
+    fn check(&self, writer: &mut BufWriter<File>) -> Result<(), FileError> {
+        self.inner.check(writer.get_mut())
+    }
+
     fn close(&self, mut writer: BufWriter<File>) -> Result<(), FileError> {
         let flushed = writer.flush();
         // `into_parts` hands back the unwritten bytes instead of retrying them in

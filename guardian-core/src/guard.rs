@@ -145,6 +145,11 @@ static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 /// close when it was dropped (the way [`std::panic::set_hook`] replaces the panic
 /// hook).
 ///
+/// It also hears about a pooled connection that failed to close when its pool
+/// discarded it (features `r2d2` and `deadpool`: a connection that failed its check,
+/// went past its age, or was dropped with the pool): the error then names the pool's
+/// type and the failed path `connection`.
+///
 /// The hook gets the [`CloseError`] (its [`type_name`](CloseError::type_name) says
 /// which type, its [`failures`](CloseError::failures) every path and error); it may
 /// be called from any thread, during a panic too ([`std::thread::panicking`] says
@@ -189,10 +194,11 @@ pub fn take_close_error_hook() -> Box<dyn Fn(&CloseError) + Send + Sync + 'stati
 }
 
 /// Hands `error` to the hook. The hook runs outside the lock, so it may itself drop
-/// a guard or set the hook.
+/// a guard or set the hook. The pools (features `r2d2`, `deadpool`) call it too, for
+/// a connection they discarded that failed to close.
 #[cold]
 #[inline(never)]
-fn dropped_close_failed(error: &CloseError) {
+pub(crate) fn dropped_close_failed(error: &CloseError) {
     let hook = HOOK.read().unwrap_or_else(PoisonError::into_inner).clone();
     match hook {
         Some(hook) => hook(error),

@@ -196,6 +196,17 @@
 //! another instead. [`AsyncRebuild`] says what happens to a rebuild dropped part-way.
 //! Blueprints have an async counterpart, [`AsyncFromBlueprint`].
 //!
+//! # Pools
+//!
+//! A connection pool needs what a factory has: a way to open a connection, to check
+//! it, and to close it. With feature `r2d2` (blocking) or `deadpool` (async), a factory
+//! and its recipe are the pool's manager (`r2d2::Manager`, `deadpool::Manager`), so
+//! the same recipe serves a rebuild and a pool. The pools call
+//! [`Factory::check`] (or [`AsyncFactory::check`]) before handing a connection out
+//! again, and close every connection they discard through [`Factory::close`]; neither
+//! pool has anywhere to report a failed close, so it goes to the close-error hook
+//! ([`set_close_error_hook`]), never silently.
+//!
 //! # Composing types
 //!
 //! Real types are composed: a service holds a logger, a database, a `Vec` of shard
@@ -406,6 +417,9 @@ mod blueprint;
 #[cfg_attr(docsrs, doc(cfg(feature = "confine")))]
 pub mod confine;
 mod containers;
+#[cfg(feature = "deadpool")]
+#[cfg_attr(docsrs, doc(cfg(feature = "deadpool")))]
+pub mod deadpool;
 mod error;
 mod factory;
 pub mod fs;
@@ -415,6 +429,9 @@ pub mod net;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
+#[cfg(feature = "r2d2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "r2d2")))]
+pub mod r2d2;
 mod scope;
 mod shown;
 #[cfg(feature = "sqlite")]

@@ -67,6 +67,20 @@
 //! - **The same server, necessarily.** [`TcpConfig`] keeps the address as written
 //!   (`"db.internal:5432"`) and resolves it at every open, so a copy follows DNS.
 //!
+//! # Checking
+//!
+//! A pool (feature `r2d2`) asks [`Factory::check`] before it
+//! hands a connection out again. [`TcpConnect`]'s check peeks at the stream without
+//! waiting (non-blocking mode for one `peek`, then blocking mode again, as the
+//! factory opens streams): it fails when the peer has closed the connection (the
+//! peek reads end-of-stream: a server that restarted or timed the idle client out)
+//! or the OS reports the connection failed (reset, unreachable, a keepalive that went
+//! unanswered), and passes when there is nothing to read or bytes are waiting. It
+//! sends nothing, so it cannot see a peer that vanished without a word (a host
+//! powered off, a cable cut) until the OS does: turn on TCP keepalive, or let the
+//! protocol's own ping find out. A stream put in non-blocking mode by hand is left
+//! in blocking mode by the check.
+//!
 //! # Closing
 //!
 //! Closing a stream ([`TcpConnect`], [`UnixConnect`]) shuts it down in both directions
@@ -247,17 +261,56 @@ impl Factory for TcpConnect {
         connect_any(config, addresses, None)
     }
 
+    /// Peeks without waiting (see the [module docs](self#checking)).
+    fn check(&self, stream: &mut TcpStream) -> Result<(), NetError> {
+        check_stream(stream)
+    }
+
     fn close(&self, stream: TcpStream) -> Result<(), NetError> {
         match stream.shutdown(Shutdown::Both) {
             Err(error) if error.kind() != io::ErrorKind::NotConnected => {
-                let target = stream
-                    .peer_addr()
-                    .map_or_else(|_| String::from("a TCP peer"), |peer| peer.to_string());
-                Err(NetError::new(NetOp::Shutdown, &target, error))
+                Err(NetError::new(NetOp::Shutdown, &peer_of(&stream), error))
             }
             _ => Ok(()),
         }
     }
+}
+
+/// The peer's address, for messages; after a reset the OS may no longer know it.
+fn peer_of(stream: &TcpStream) -> String {
+    stream
+        .peer_addr()
+        .map_or_else(|_| String::from("a TCP peer"), |peer| peer.to_string())
+}
+
+/// The check of a TCP client ([`TcpConnect`], and `ConfinedTcp` with feature
+/// `confine`): one non-blocking peek, then the stream back in blocking mode.
+fn check_stream(stream: &TcpStream) -> Result<(), NetError> {
+    let failed = |error| NetError::new(NetOp::Check, &peer_of(stream), error);
+    stream.set_nonblocking(true).map_err(failed)?;
+    let mut byte = [0; 1];
+    let peeked = stream.peek(&mut byte);
+    // Back to blocking mode, as the factory opens streams, whatever the peek gave.
+    let restored = stream.set_nonblocking(false);
+    match peeked {
+        // Nothing to read (a live connection's normal state), or bytes waiting.
+        Ok(1..) => {}
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ) => {}
+        Ok(0) => {
+            return Err(NetError::refused(
+                NetOp::Check,
+                &peer_of(stream),
+                io::Error::new(io::ErrorKind::UnexpectedEof, "the peer closed it"),
+            ));
+        }
+        // Reset, timed out by keepalive, unreachable: the OS's error says which.
+        Err(error) => return Err(failed(error)),
+    }
+    restored.map_err(failed)
 }
 
 /// Binds a [`TcpListener`] to a [`SocketAddr`]; a reopen binds a new listener on port 0,

@@ -75,6 +75,7 @@ use ::postgres::{Client, NoTls, Socket};
 use std::error::Error;
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// The `postgres` version this module is built against, so that your
 /// [`Client`] is the one [`Postgres`] opens.
@@ -87,23 +88,57 @@ pub use ::postgres;
 /// connector from `postgres-native-tls` / `postgres-openssl` (cloned for each
 /// connection). Use it as
 /// `#[resource(factory = Postgres::no_tls(), from = config_field)]`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Postgres<T = NoTls> {
     tls: T,
+    check_timeout: Duration,
 }
 
 impl Postgres<NoTls> {
     /// A factory of connections without TLS.
     #[must_use]
     pub const fn no_tls() -> Self {
-        Postgres { tls: NoTls }
+        Self::new(NoTls)
     }
 }
 
 impl<T> Postgres<T> {
+    /// How long [`check`](Factory::check) waits for the server's answer unless told
+    /// otherwise: 5 seconds.
+    pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
     /// A factory whose connections use `tls`.
     pub const fn new(tls: T) -> Self {
-        Postgres { tls }
+        Postgres {
+            tls,
+            check_timeout: Self::DEFAULT_CHECK_TIMEOUT,
+        }
+    }
+
+    /// Gives [`check`](Factory::check) at most `timeout` for the server's answer.
+    ///
+    /// A server that went away without closing the connection (a host powered off, a
+    /// network cut) answers nothing, and the operating system gives up on the TCP
+    /// connection only after many minutes: a check without a bound would hold a
+    /// pool's caller that long. A zero duration fails every check.
+    #[must_use]
+    pub const fn with_check_timeout(mut self, timeout: Duration) -> Self {
+        self.check_timeout = timeout;
+        self
+    }
+
+    /// How long [`check`](Factory::check) waits for the server's answer.
+    #[must_use]
+    pub const fn check_timeout(&self) -> Duration {
+        self.check_timeout
+    }
+}
+
+/// A factory of connections with `T`'s default TLS connector and the default check
+/// timeout.
+impl<T: Default> Default for Postgres<T> {
+    fn default() -> Self {
+        Self::new(T::default())
     }
 }
 
@@ -160,6 +195,18 @@ where
     /// state with the live one (see the [module docs](self#what-a-rebuild-gives-you)).
     fn open(&self, config: &PostgresConfig) -> Result<Client, PostgresError> {
         self.open_with(config)
+    }
+
+    /// Sends an empty query and waits for the answer, at most the
+    /// [check timeout](Postgres::with_check_timeout)
+    /// ([`Client::is_valid`](::postgres::Client::is_valid)). It fails when the session is
+    /// over (the server ended it: a restart, `pg_terminate_backend`, an idle timeout;
+    /// the socket failed) or the server does not answer in time; the driver's error is
+    /// the cause. One round trip; the server parses nothing.
+    fn check(&self, client: &mut Client) -> Result<(), PostgresError> {
+        client
+            .is_valid(self.check_timeout)
+            .map_err(|source| PostgresError::new(PostgresOp::Check, None, None, source))
     }
 
     /// Ends the session with [`Client::close`] and reports its error.

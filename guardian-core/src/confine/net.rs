@@ -399,6 +399,13 @@ impl Factory for ConfinedTcp {
         crate::net::connect_any(config, addresses, Some(deadline))
     }
 
+    /// The check of `TcpConnect`: one peek without waiting (see
+    /// [`net`](crate::net#checking)). It connects nowhere, so the allow-list has
+    /// nothing to say.
+    fn check(&self, stream: &mut TcpStream) -> Result<(), NetError> {
+        TcpConnect.check(stream)
+    }
+
     fn close(&self, stream: TcpStream) -> Result<(), NetError> {
         TcpConnect.close(stream)
     }

@@ -26,17 +26,23 @@ pub enum SqliteOp {
     Close,
     /// Backing a database up into another.
     Backup,
+    /// Checking that a connection still works ([`Factory::check`], which a pool calls
+    /// before handing a connection out again).
+    ///
+    /// [`Factory::check`]: crate::Factory::check
+    Check,
 }
 
 /// An SQLite connection failed to resolve its path, open, take its settings, be
-/// rebuilt, close or back up. It names the database and the operation; the driver's
+/// rebuilt, close, back up or pass its check. It names the database and the operation; the driver's
 /// error (or, for [`SqliteOp::Resolve`], the OS's), if any, is its
 /// [`source`](Error::source) (the crate's [rule for errors](crate#errors)).
 ///
 /// Some failures have no cause below, and say why in `Display` instead, with no
 /// `source`: the refusals to rebuild
-/// ([`is_hollow_copy`](SqliteError::is_hollow_copy)), and a journal mode SQLite did
-/// not keep ("SQLite kept `memory`").
+/// ([`is_hollow_copy`](SqliteError::is_hollow_copy)), a journal mode SQLite did
+/// not keep ("SQLite kept `memory`"), and a check that found the connection's file
+/// removed or replaced, or a transaction left open.
 #[derive(Debug)]
 pub struct SqliteError {
     op: SqliteOp,
@@ -59,6 +65,17 @@ pub(super) enum Kind {
     #[cfg(not(unix))]
     RelativeUri,
     Refused(Refusal),
+    Unusable(Unusable),
+}
+
+/// Why a connection failed its check though SQLite reported no error.
+#[derive(Debug)]
+pub(super) enum Unusable {
+    /// The file the connection opened was removed, or replaced by another file under
+    /// its name.
+    Moved,
+    /// A transaction was begun and never ended.
+    InTransaction,
 }
 
 /// Why a rebuild was refused: the new connection would not, or might not, reach the
@@ -97,8 +114,9 @@ impl SqliteError {
     }
 
     /// The database's name as the config opens it (a relative path made absolute;
-    /// for [`SqliteOp::Resolve`], as given; for [`SqliteOp::Close`], as SQLite
-    /// reports it: empty for an in-memory or temporary database; for
+    /// for [`SqliteOp::Resolve`], as given; for [`SqliteOp::Close`] and
+    /// [`SqliteOp::Check`], as SQLite reports it: empty for an in-memory or temporary
+    /// database; for
     /// [`SqliteOp::Backup`], the destination).
     #[must_use]
     pub fn path(&self) -> &Path {
@@ -188,11 +206,28 @@ impl fmt::Display for Refusal {
     }
 }
 
+impl fmt::Display for Unusable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unusable::Moved => {
+                "its file was removed or replaced since the connection opened it, so the \
+                 connection no longer reaches the database the name holds"
+            }
+            Unusable::InTransaction => {
+                "a transaction was begun on it and never committed or rolled back"
+            }
+        })
+    }
+}
+
 impl fmt::Display for SqliteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = Shown(&self.path);
         match (&self.kind, self.op) {
             (Kind::Refused(why), _) => write!(f, "cannot reopen SQLite database {path}: {why}"),
+            (Kind::Unusable(why), _) => {
+                write!(f, "SQLite database {path} failed its check: {why}")
+            }
             (Kind::Setting { name, .. }, _) => {
                 write!(f, "cannot apply `{name}` to SQLite database {path}")
             }
@@ -223,6 +258,9 @@ impl fmt::Display for SqliteError {
             }
             (Kind::Driver(_), SqliteOp::Backup) => {
                 write!(f, "cannot back up into SQLite database {path}")
+            }
+            (Kind::Driver(_), SqliteOp::Check) => {
+                write!(f, "SQLite database {path} failed its check")
             }
         }
     }

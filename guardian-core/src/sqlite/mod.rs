@@ -164,6 +164,44 @@
 //! descriptors, open until the process exits: finalise every statement (drop it)
 //! before closing.
 //!
+//! # Checking
+//!
+//! A pool (feature `r2d2`) asks [`Factory::check`] before it hands a connection out
+//! again. A connection is a library handle, not a socket: nothing times it out, and
+//! what goes wrong is the file under it or the state it was left in. The check
+//! fails, with an error of operation [`SqliteOp::Check`], on:
+//!
+//! - **A file removed or replaced under it** (on Unix). A connection keeps the file
+//!   it opened, by descriptor: if the file is deleted, or another file is moved in
+//!   under its name (a restore from backup, a `mv new.db league.db`), the connection
+//!   goes on reading the old, unlinked one, and sees none of what other connections
+//!   write to the file the name now holds; SQLite itself notices only when it next
+//!   writes (`SQLITE_READONLY_DBMOVED`, in rollback journal modes). The check asks
+//!   SQLite's unix VFS (`SQLITE_FCNTL_HAS_MOVED`, which compares the inode open with
+//!   the one at the path), so a pool replaces the connection with one to the file the
+//!   name holds now. A rename of the directory above counts as a move too.
+//! - **A transaction left open** (`BEGIN` without `COMMIT` or `ROLLBACK`): the next
+//!   borrower would commit or roll back someone else's writes, and meanwhile the
+//!   transaction holds its locks. A pool closes the connection (closing rolls the
+//!   transaction back).
+//! - **A file SQLite cannot read any more**: `PRAGMA schema_version` reads the
+//!   database header from the file under a shared lock, so an I/O error, or a file
+//!   overwritten in place by something that is not a database, fails it with
+//!   SQLite's error as the cause. A lock held by another connection does not fail
+//!   it: the check waits the busy timeout, then passes (the database is busy, the
+//!   connection is not broken).
+//!
+//! It does not see what SQLite cannot: data changed in place by another program is
+//! simply the data, and an in-memory database has no file to lose.
+//!
+//! The check finds the connections to close; it cannot make a replaced file safe to
+//! open. In WAL mode ([`JournalMode::Wal`]) the log (`NAME-wal`, `NAME-shm`) belongs
+//! to the database the open connections hold, and stays under the name while they
+//! are open: a new connection to a file moved in under the name reads that log over
+//! it, and sees the old data, or a corrupt mix. Replace a WAL database only when no
+//! connection to it is open (close the pool first). It costs a
+//! `stat` of the path and the read of one page, usually from the OS's cache.
+//!
 //! This module is compiled with the `sqlite` feature. SQLite itself is bundled
 //! (compiled from source by `rusqlite`), so nothing needs installing.
 //!
@@ -184,8 +222,10 @@ pub use config::{JournalMode, PragmaValue, SqliteConfig};
 pub use error::{SqliteError, SqliteOp};
 
 use crate::Factory;
-use error::Kind;
+use error::{Kind, Unusable};
 use rusqlite::Connection;
+#[cfg(unix)]
+use rusqlite::FileControl;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -316,6 +356,46 @@ impl Factory for Sqlite {
             ));
         }
         config.open()
+    }
+
+    /// Checks that the connection still reaches its database and can be handed out
+    /// again (see the [module docs](self#checking)); a pool calls this.
+    fn check(&self, conn: &mut Connection) -> Result<(), SqliteError> {
+        let path = PathBuf::from(conn.path().unwrap_or_default());
+        let unusable = |why| SqliteError::new(SqliteOp::Check, &path, Kind::Unusable(why));
+        #[cfg(unix)]
+        {
+            let mut moved: std::ffi::c_int = 0;
+            // An error means the database has no file of its own to ask about (in
+            // memory, temporary and not yet spilled, a VFS without this control):
+            // there is nothing to tell, and the query below still runs.
+            let asked =
+                conn.file_control(Some(rusqlite::MAIN_DB), FileControl::HasMoved(&mut moved));
+            if asked.is_ok() && moved != 0 {
+                return Err(unusable(Unusable::Moved));
+            }
+        }
+        if !conn.is_autocommit() {
+            return Err(unusable(Unusable::InTransaction));
+        }
+        match conn.query_row("PRAGMA schema_version", [], |_| Ok(())) {
+            Ok(()) => Ok(()),
+            // Another connection holds a lock: this one reached the file, and waited
+            // its busy timeout. The database is busy, not the connection broken.
+            Err(error)
+                if matches!(
+                    error.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(SqliteError::new(
+                SqliteOp::Check,
+                &path,
+                Kind::Driver(error),
+            )),
+        }
     }
 
     /// Closes with [`Connection::close`] and reports its error (see the
