@@ -47,7 +47,7 @@ use crate::{AsyncFactory, Factory};
 /// (the "scoped task" problem: async Rust cannot do it soundly). That would leave two
 /// answers, both worse:
 ///
-/// - [`block_in_place`](::tokio::task::block_in_place) runs the work on the current
+/// - `tokio::task::block_in_place` (feature `rt-multi-thread`) runs the work on the current
 ///   worker thread after handing its other tasks away. It panics on the
 ///   current-thread runtime (the default of `#[tokio::test]`), and it stops every
 ///   other future of the same task while it runs: the other opens of the same
