@@ -194,7 +194,16 @@
 //! cost one round trip. The rebuild waits for every open, closes what opened if any
 //! failed, and reports every failure; `#[rebuild(async, sequential)]` opens one after
 //! another instead. [`AsyncRebuild`] says what happens to a rebuild dropped part-way.
-//! Blueprints have an async counterpart, [`AsyncFromBlueprint`].
+//! Blueprints have an async counterpart, [`AsyncFromBlueprint`]; an async
+//! `#[rebuild(serde)]` type is loaded in two steps (deserialize its blueprint, then
+//! `from_blueprint(..).await`), since serde cannot await. The join stores each open
+//! and its output once, so a rebuild future grows with its fields, no faster
+//! (`BENCHMARKS.md` has the sizes).
+//!
+//! The trait and the derive need no runtime. With feature `tokio`, the `tokio` module
+//! has the async counterparts of the `fs` and `net` factories, and `Blocking`, which
+//! serves an async type with any blocking factory on tokio's blocking pool (SQLite,
+//! locks); feature `tokio-postgres` adds async PostgreSQL sessions.
 //!
 //! # Pools
 //!
@@ -312,8 +321,9 @@
 //! [`fs`] (read, resume-read, append, exclusive write, buffered; recipes are
 //! [`fs::AbsolutePath`]s), [`net`] (TCP clients and listeners, UDP sockets, Unix-socket
 //! clients), [`sync`] (locks whose data is copied into a fresh lock), with features
-//! `sqlite` and `postgres` the database connections, and with feature `confine` the
-//! factories that load untrusted recipes safely.
+//! `sqlite` and `postgres` the database connections, with feature `confine` the
+//! factories that load untrusted recipes safely, and with feature `tokio` the async
+//! ones.
 //!
 //! The families share one vocabulary. Each has one error type (`FileError`,
 //! `NetError`, `LockError`, `SqliteError`, `PostgresError`, following the rule of
@@ -404,7 +414,13 @@
 //! `#[rebuild(blueprint)]` generates the recipe as a type of its own and implements
 //! [`FromBlueprint`]: build later, edit, [`rebuild_with`](FromBlueprint::rebuild_with).
 //! With the `serde` feature, `#[rebuild(serde)]` (de)serialises a value through its
-//! blueprint: only the config is written, and loading reopens every resource.
+//! blueprint: only the config is written, and loading reopens every resource. The
+//! file and socket recipes ([`fs::AbsolutePath`], [`net::TcpConfig`],
+//! [`net::UdpConfig`]) are serde types; the database recipes are not (they can hold a
+//! password, SQL run at every open, an init function): leave such a field out of the
+//! save with `#[serde(skip, default = "...")]`, so that the loading process supplies
+//! it. A recipe chooses what gets opened, so load untrusted ones through the `confine`
+//! factories (feature `confine`).
 
 // On docs.rs (`--cfg docsrs`), feature-gated items say which feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
