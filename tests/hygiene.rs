@@ -53,6 +53,20 @@ macro_rules! shadow_the_expansions_locals {
         const __guardian_result3: u8 = 3;
         struct __guardian_failures;
         static __guardian_not_clone: u8 = 0;
+        // The concurrent join of async types.
+        const __guardian_future0: u8 = 0;
+        const __guardian_future1: u8 = 1;
+        const __guardian_future2: u8 = 2;
+        const __guardian_future3: u8 = 3;
+        const __guardian_slot0: u8 = 0;
+        const __guardian_slot1: u8 = 1;
+        const __guardian_slot2: u8 = 2;
+        const __guardian_slot3: u8 = 3;
+        const __guardian_factory0: u8 = 0;
+        const __guardian_factory1: u8 = 1;
+        const __guardian_factory2: u8 = 2;
+        const __guardian_factory3: u8 = 3;
+        struct __guardian_cx;
     };
 }
 
