@@ -529,7 +529,7 @@ struct Busy {
     shards: Vec<Shard>,
 }
 
-const CYCLES: usize = 2_000;
+const CYCLES: usize = 1_000;
 
 /// Thousands of rebuilds that fail (a shard's directory is gone) and thousands cut
 /// short by `tokio::time::timeout` at every stage (before, during and after the
