@@ -198,3 +198,117 @@ pub fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
+
+/// The multi-threaded tokio runtime the async tests run on, with two workers (CI's
+/// machines have two cores).
+///
+/// # Errors
+/// When the runtime cannot be built.
+#[cfg(feature = "tokio")]
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// The PostgreSQL server next to which the `#[ignore]`d tests run
+/// (`GUARDIAN_PG_URL`), and what they observe of it.
+#[cfg(feature = "postgres")]
+pub mod pg {
+    use guardian_core::postgres::PostgresConfig;
+
+    use crate::TestResult;
+
+    /// How to run the tests that need a server.
+    pub const RUN_WITH_A_SERVER: &str = "bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace";
+
+    /// The server under test, with an `application_name` of this test's own
+    /// ([`app_name`]). Only `#[ignore]`d tests call this: they run when asked for
+    /// (`-- --ignored`), and then a missing server fails them.
+    ///
+    /// # Errors
+    /// When `GUARDIAN_PG_URL` is not set or is not a connection string.
+    pub fn server(test: &str) -> TestResult<PostgresConfig> {
+        let Ok(url) = std::env::var("GUARDIAN_PG_URL") else {
+            return Err(format!(
+                "GUARDIAN_PG_URL is not set: this test needs a PostgreSQL server; run `{RUN_WITH_A_SERVER}`"
+            )
+            .into());
+        };
+        let config: PostgresConfig = url.parse()?;
+        Ok(config.with_application_name(&app_name(test)))
+    }
+
+    /// An `application_name` (and table name) no other test or run uses: the test's
+    /// name and this process's id.
+    #[must_use]
+    pub fn app_name(test: &str) -> String {
+        format!("guardian_{test}_{}", std::process::id())
+    }
+
+    /// Async sessions: a watcher of the others, and what it sees.
+    #[cfg(feature = "tokio-postgres")]
+    pub mod session {
+        use std::time::Duration;
+
+        use guardian_core::AsyncFactory;
+        use guardian_core::postgres::PostgresConfig;
+        use guardian_core::tokio::{Postgres, PostgresSession};
+
+        use crate::TestResult;
+
+        /// A session that watches the others, under a name of its own.
+        ///
+        /// # Errors
+        /// When the session cannot be opened.
+        pub async fn observer(db: &PostgresConfig) -> TestResult<PostgresSession> {
+            let mut driver = db.driver().clone();
+            driver.application_name("guardian_observer");
+            Ok(Postgres::no_tls()
+                .open(&PostgresConfig::new(driver))
+                .await?)
+        }
+
+        /// The server's sessions named `app`, waiting (up to 10 s) for the count to
+        /// reach `expected`: a closed session leaves `pg_stat_activity` a moment
+        /// after its server process exits.
+        ///
+        /// # Errors
+        /// When the query fails.
+        pub async fn sessions_named(
+            watcher: &PostgresSession,
+            app: &str,
+            expected: i64,
+        ) -> TestResult<i64> {
+            let mut n = -1;
+            for _ in 0..1000 {
+                n = watcher
+                    .client()
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                        &[&app],
+                    )
+                    .await?
+                    .get(0);
+                if n == expected {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Ok(n)
+        }
+
+        /// The process id of the session's server process.
+        ///
+        /// # Errors
+        /// When the query fails.
+        pub async fn pid(session: &PostgresSession) -> TestResult<i32> {
+            Ok(session
+                .client()
+                .query_one("SELECT pg_backend_pid()", &[])
+                .await?
+                .get(0))
+        }
+    }
+}

@@ -17,17 +17,9 @@ use std::time::Duration;
 use guardian_core::deadpool::{Manager, Pool, close_pool};
 use guardian_core::net::{NetError, NetOp, TcpConfig};
 use guardian_core::tokio::TcpConnect;
-use guardian_suite::{TestResult, shared};
+use guardian_suite::{TestResult, runtime, shared};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::runtime::Runtime;
-
-fn runtime() -> std::io::Result<Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-}
 
 /// Waits (at most 10 s) for the client to shut `peer` down: its read gives
 /// end-of-stream.
@@ -173,11 +165,13 @@ fn the_check_error_is_the_factorys() -> TestResult {
 
 #[cfg(feature = "tokio-postgres")]
 mod postgres {
-    use super::runtime;
     use guardian_core::deadpool::{Manager, Pool, close_pool, deadpool};
-    use guardian_core::postgres::{PostgresConfig, PostgresError, PostgresOp};
+    use guardian_core::postgres::{PostgresError, PostgresOp};
     use guardian_core::tokio::{Postgres, PostgresSession};
     use guardian_core::{AsyncFactory, CloseError, set_close_error_hook, take_close_error_hook};
+    use guardian_suite::pg::session::{observer, pid, sessions_named};
+    use guardian_suite::pg::{app_name, server};
+    use guardian_suite::runtime;
     use guardian_suite::{TestResult, alone, shared};
     use std::sync::{Arc, Mutex, PoisonError};
     use std::time::Duration;
@@ -206,62 +200,6 @@ mod postgres {
                 .push((error.type_name().to_owned(), failures));
         }));
         heard
-    }
-
-    const IGNORED: &str = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)";
-
-    fn server(test: &str) -> TestResult<PostgresConfig> {
-        let Ok(url) = std::env::var("GUARDIAN_PG_URL") else {
-            return Err(format!("GUARDIAN_PG_URL is not set: {IGNORED}").into());
-        };
-        let config: PostgresConfig = url.parse()?;
-        Ok(config.with_application_name(&app_name(test)))
-    }
-
-    fn app_name(test: &str) -> String {
-        format!("guardian_deadpool_{test}_{}", std::process::id())
-    }
-
-    async fn observer(db: &PostgresConfig) -> TestResult<PostgresSession> {
-        let mut driver = db.driver().clone();
-        driver.application_name("guardian_deadpool_observer");
-        Ok(Postgres::no_tls()
-            .open(&PostgresConfig::new(driver))
-            .await?)
-    }
-
-    /// The server's sessions named `app`, waiting (up to 10 s) for the count to reach
-    /// `expected`: a closed session leaves `pg_stat_activity` a moment after its
-    /// server process exits.
-    async fn sessions_named(
-        watcher: &PostgresSession,
-        app: &str,
-        expected: i64,
-    ) -> TestResult<i64> {
-        let mut n = -1;
-        for _ in 0..1000 {
-            n = watcher
-                .client()
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-                    &[&app],
-                )
-                .await?
-                .get(0);
-            if n == expected {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Ok(n)
-    }
-
-    async fn pid(session: &PostgresSession) -> TestResult<i32> {
-        Ok(session
-            .client()
-            .query_one("SELECT pg_backend_pid()", &[])
-            .await?
-            .get(0))
     }
 
     async fn show(session: &PostgresSession, setting: &str) -> TestResult<String> {

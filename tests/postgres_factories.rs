@@ -12,25 +12,9 @@
 use guardian_core::Rebuild;
 use guardian_core::postgres::postgres::{self, Client, NoTls};
 use guardian_core::postgres::{Postgres, PostgresConfig, PostgresError, PostgresOp};
+use guardian_suite::pg::{app_name, server};
 use guardian_suite::{TestResult, alone, open_fd_count, shared};
 use std::time::Duration;
-
-/// The server under test. Only `#[ignore]`d tests call this: they run when asked for
-/// (`-- --ignored`), and then a missing server fails them.
-fn server(test: &str) -> Result<PostgresConfig, Box<dyn std::error::Error>> {
-    const NO_SERVER: &str = "GUARDIAN_PG_URL is not set: this test needs a PostgreSQL \
-        server; run `bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace`";
-    let Ok(url) = std::env::var("GUARDIAN_PG_URL") else {
-        return Err(NO_SERVER.into());
-    };
-    let config: PostgresConfig = url.parse().expect("GUARDIAN_PG_URL is a connection string");
-    Ok(config.with_application_name(&app_name(test)))
-}
-
-/// An `application_name` (and table name) no other test or run uses.
-fn app_name(test: &str) -> String {
-    format!("guardian_{test}_{}", std::process::id())
-}
 
 #[derive(Rebuild)]
 struct Tournament {

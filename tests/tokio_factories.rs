@@ -21,20 +21,12 @@ use guardian_core::tokio::{
     TcpConnect, UnixConnect,
 };
 use guardian_core::{AsyncFactory, Factory};
-use guardian_suite::{TempDir, TestResult, alone, open_fd_count, shared};
+use guardian_suite::{TempDir, TestResult, alone, open_fd_count, runtime, shared};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::runtime::Runtime;
 
 /// The multi-threaded runtime every test runs on (two workers, as many as this
 /// machine has cores).
-fn runtime() -> io::Result<Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-}
-
 /// A file in `dir` holding `text`, as the recipe of the factories.
 fn file_with(dir: &TempDir, name: &str, text: &str) -> TestResult<AbsolutePath> {
     let path = AbsolutePath::new(dir.path().join(name))?;

@@ -6,7 +6,7 @@
 //!
 //! As in `postgres_factories.rs`, the tests that need the server are `#[ignore]`d;
 //! CI runs them next to a server with
-//! `bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored`.
+//! `bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace`.
 #![cfg(feature = "tokio-postgres")]
 
 use std::error::Error as _;
@@ -15,30 +15,9 @@ use std::time::Duration;
 use guardian_core::postgres::{PostgresConfig, PostgresOp};
 use guardian_core::tokio::{Postgres, PostgresSession};
 use guardian_core::{AsyncFactory, AsyncRebuild, Rebuild};
-use guardian_suite::{TestResult, alone, open_fd_count, shared};
-use tokio::runtime::Runtime;
-
-const IGNORED: &str = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored)";
-
-fn runtime() -> std::io::Result<Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-}
-
-/// The server under test, with an `application_name` of this test's own.
-fn server(test: &str) -> TestResult<PostgresConfig> {
-    let Ok(url) = std::env::var("GUARDIAN_PG_URL") else {
-        return Err(format!("GUARDIAN_PG_URL is not set: {IGNORED}").into());
-    };
-    let config: PostgresConfig = url.parse()?;
-    Ok(config.with_application_name(&app_name(test)))
-}
-
-fn app_name(test: &str) -> String {
-    format!("guardian_tokio_{test}_{}", std::process::id())
-}
+use guardian_suite::pg::session::{observer, pid, sessions_named};
+use guardian_suite::pg::{app_name, server};
+use guardian_suite::{TestResult, alone, open_fd_count, runtime, shared};
 
 #[derive(Rebuild)]
 #[rebuild(async)]
@@ -58,47 +37,8 @@ impl League {
     }
 }
 
-async fn pid(session: &PostgresSession) -> TestResult<i32> {
-    Ok(session
-        .client()
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await?
-        .get(0))
-}
-
-/// The server's sessions named `app`, waiting (up to 10 s) for the count to reach
-/// `expected`: a closed session leaves `pg_stat_activity` a moment after its server
-/// process exits.
-async fn sessions_named(watcher: &PostgresSession, app: &str, expected: i64) -> TestResult<i64> {
-    let mut n = -1;
-    for _ in 0..1000 {
-        n = watcher
-            .client()
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-                &[&app],
-            )
-            .await?
-            .get(0);
-        if n == expected {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(n)
-}
-
-/// A session that watches the others, under a name of its own.
-async fn observer(db: &PostgresConfig) -> TestResult<PostgresSession> {
-    let mut driver = db.driver().clone();
-    driver.application_name("guardian_tokio_observer");
-    Ok(Postgres::no_tls()
-        .open(&PostgresConfig::new(driver))
-        .await?)
-}
-
 #[test]
-#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored)"]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)"]
 fn a_rebuild_is_a_fresh_session_with_the_settings_of_the_config() -> TestResult {
     let _shared = shared();
     let db = server("fresh")?.with_setting("search_path", "league, public");
@@ -138,7 +78,7 @@ fn a_rebuild_is_a_fresh_session_with_the_settings_of_the_config() -> TestResult 
 }
 
 #[test]
-#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored)"]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)"]
 fn a_setting_the_server_refuses_fails_the_open_and_leaves_no_session() -> TestResult {
     let _shared = shared();
     let app = app_name("refused");
@@ -158,7 +98,7 @@ fn a_setting_the_server_refuses_fails_the_open_and_leaves_no_session() -> TestRe
 /// The server ends a session: `check` fails, and `close` reports the connection
 /// task's error, which happened before `close` was called.
 #[test]
-#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored)"]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)"]
 fn check_fails_and_close_reports_a_session_the_server_ended() -> TestResult {
     let _shared = shared();
     let db = server("terminated")?;
@@ -206,7 +146,7 @@ fn check_fails_and_close_reports_a_session_the_server_ended() -> TestResult {
 /// login: afterwards the server has no session of this test and the process has its
 /// descriptors.
 #[test]
-#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --workspace --all-features --tests -- --ignored)"]
+#[ignore = "needs GUARDIAN_PG_URL (bash .ci/with-postgres cargo test --all-features --tests -- --ignored --skip inside_a_network_namespace)"]
 fn closed_and_cancelled_rebuilds_leave_no_session_and_no_descriptor() -> TestResult {
     let _alone = alone();
     let app = app_name("leaks");

@@ -18,17 +18,9 @@ use guardian_core::fs::{AbsolutePath, FileError, FileOp};
 use guardian_core::net::TcpConfig;
 use guardian_core::tokio::{AppendFile, Blocking, BlockingCell, ReadFile, TcpConnect};
 use guardian_core::{AsyncFactory, AsyncFromBlueprint, AsyncRebuild, PathSegment, Rebuild};
-use guardian_suite::{TempDir, TestResult, alone, open_fd_count, shared};
+use guardian_suite::{TempDir, TestResult, alone, open_fd_count, runtime, shared};
 use tokio::fs::File;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::runtime::Runtime;
-
-fn runtime() -> std::io::Result<Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-}
 
 /// A service: a connection, a log, an input read through a blocking factory.
 #[derive(Rebuild)]
